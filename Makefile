@@ -1,0 +1,21 @@
+PYTHON ?= python
+PIP := $(PYTHON) -m pip
+
+.PHONY: install train test test-fast clean
+
+# torch first and on its own: with the pin in place pip never pulls a CUDA build here.
+install:
+	$(PIP) install -c constraints.txt torch
+	$(PIP) install -c constraints.txt -e ".[dev]"
+
+train:
+	$(PYTHON) -m summarizer.train $(ARGS)
+
+test:
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest tests
+
+test-fast:
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest tests -m "not slow"
+
+clean:
+	rm -rf outputs multirun .pytest_cache

@@ -1,0 +1,71 @@
+"""Config-level helpers: OmegaConf resolvers, the instantiate whitelist and value checks."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig, OmegaConf
+
+from summarizer.errors import SummarizerError
+
+# `_target_`s the shipped configs may name. Narrow on purpose: a broad `transformers.*` or
+# `torch.*` would let a shared YAML file call `torch.load` or load remote code.
+EXECUTION_WHITELIST = [
+    "summarizer.*",
+    "transformers.BartConfig",
+    "transformers.Seq2SeqTrainingArguments",
+    "transformers.Seq2SeqTrainer",
+    "transformers.DataCollatorForSeq2Seq",
+    "transformers.EarlyStoppingCallback",
+    # Callable objects that the targets above return are checked by their class too.
+    "transformers.tokenization_utils_tokenizers.TokenizersBackend",
+    "transformers.models.bart.modeling_bart.BartForConditionalGeneration",
+    "transformers.data.data_collator.DataCollatorForSeq2Seq",
+]
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+def _precision_flag(flag: str, precision: str) -> bool:
+    """Resolve `training.precision` into the fp16/bf16 booleans of the training arguments."""
+    if precision not in PRECISIONS:
+        raise SummarizerError(
+            f"training.precision={precision!r} is not one of {', '.join(PRECISIONS)}."
+        )
+    if precision == "auto":
+        from summarizer.hardware import auto_precision
+
+        precision = auto_precision()
+    return precision == flag
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("summarizer.precision"):
+        OmegaConf.register_resolver("summarizer.precision", _precision_flag)
+
+
+def to_container(cfg: DictConfig) -> dict:
+    """The composed config as a plain dict (what loggers and JSON files get)."""
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+
+
+def check_training_values(cfg: DictConfig) -> None:
+    """Fail before any model is loaded on values the trainer would reject much later."""
+    t = cfg.training
+    checks = [
+        ("training.learning_rate", t.learning_rate, t.learning_rate > 0, "a positive number"),
+        ("training.batch_size", t.batch_size, t.batch_size >= 1, "an integer >= 1"),
+        ("training.epochs", t.epochs, t.epochs >= 1, "an integer >= 1"),
+        ("training.generation.num_beams", t.generation.num_beams, t.generation.num_beams >= 1,
+         "an integer >= 1"),
+        ("training.generation.max_length", t.generation.max_length,
+         t.generation.max_length >= 1, "an integer >= 1"),
+        ("data.max_source_length", cfg.data.max_source_length, cfg.data.max_source_length >= 4,
+         "an integer >= 4"),
+        ("data.max_target_length", cfg.data.max_target_length, cfg.data.max_target_length >= 2,
+         "an integer >= 2"),
+        ("training.early_stopping_patience", t.early_stopping_patience,
+         t.early_stopping_patience >= 0, "an integer >= 0"),
+    ]
+    for key, value, ok, expected in checks:
+        if not ok:
+            raise SummarizerError(f"{key}={value} is invalid: it must be {expected}. "
+                                  f"Override it on the command line, e.g. {key}=<value>.")

@@ -1,0 +1,12 @@
+"""What the machine can do: the one place that asks torch about accelerators."""
+
+from __future__ import annotations
+
+
+def auto_precision() -> str:
+    """bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"

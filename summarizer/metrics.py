@@ -1,0 +1,46 @@
+"""`compute_metrics` for the trainer: decoded predictions scored against the raw summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from transformers import EvalPrediction, PreTrainedTokenizerBase
+
+from summarizer.rouge import rouge
+from summarizer.tokenization import decode
+
+
+class RougeMetrics:
+    """Scores generated ids against the data file's summaries, never against decoded labels.
+
+    Decoded labels would be truncated at `max_target_length` and re-spelled by the tokenizer;
+    the references users are judged on are the raw strings. `last_predictions` keeps the
+    decoded texts of the latest evaluation for `dev_predictions.csv`.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, references: Sequence[str]):
+        self.tokenizer = tokenizer
+        self.references = list(references)
+        self.last_predictions: list[str] = []
+
+    def __call__(self, eval_pred: EvalPrediction) -> dict[str, float]:
+        ids = eval_pred.predictions
+        if isinstance(ids, tuple):
+            ids = ids[0]
+        predictions = decode(self.tokenizer, ids)
+        if len(predictions) != len(self.references):
+            raise RuntimeError(
+                f"{len(predictions)} predictions for {len(self.references)} dev rows: "
+                "evaluation must see every dev row exactly once"
+            )
+        self.last_predictions = predictions
+        scores = rouge(predictions, self.references)
+        scores["gen_len"] = float(np.mean(generated_lengths(ids, self.tokenizer.pad_token_id)))
+        return scores
+
+
+def generated_lengths(ids: np.ndarray, pad_token_id: int) -> list[int]:
+    ids = np.asarray(ids)
+    return [int(((row != pad_token_id) & (row != -100)).sum()) for row in ids]
+

@@ -1,0 +1,64 @@
+"""Building the seq2seq model: from a config (random init) or from pretrained weights."""
+
+from __future__ import annotations
+
+import logging
+
+from omegaconf import DictConfig, OmegaConf
+from transformers import (
+    AutoModelForSeq2SeqLM,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
+    return {
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        # Labels are `summary </s>`; the decoder starts from `</s>` as in BART.
+        "decoder_start_token_id": tokenizer.eos_token_id,
+        "forced_bos_token_id": None,
+        "forced_eos_token_id": tokenizer.eos_token_id,
+    }
+
+
+def from_config(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """A randomly initialised model whose vocabulary and special ids match `tokenizer`."""
+    config.vocab_size = len(tokenizer)
+    for key, value in _special_ids(tokenizer).items():
+        setattr(config, key, value)
+    model = AutoModelForSeq2SeqLM.from_config(config)
+    log.info("Built %s from config: %.2fM parameters", type(model).__name__,
+             model.num_parameters() / 1e6)
+    return model
+
+
+def from_pretrained(
+    name_or_path: str, tokenizer: PreTrainedTokenizerBase, **kwargs
+) -> PreTrainedModel:
+    """Pretrained weights, with the embeddings grown for tokens the data added to the tokenizer."""
+    model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, **kwargs)
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer))
+        log.info("Resized embeddings to %d for the data's special tokens", len(tokenizer))
+    if model.config.pad_token_id != tokenizer.pad_token_id:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def apply_generation(model: PreTrainedModel, generation: DictConfig) -> None:
+    """Store the run's generation settings in the model, so `final_model/` generates the same way."""
+    settings = OmegaConf.to_container(generation, resolve=True)
+    if settings.get("no_repeat_ngram_size") == 0:
+        settings["no_repeat_ngram_size"] = None
+    if settings.get("num_beams", 1) == 1:
+        settings["early_stopping"] = False
+    for key, value in settings.items():
+        setattr(model.generation_config, key, value)
+    for key in ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id"):
+        setattr(model.generation_config, key, getattr(model.config, key))

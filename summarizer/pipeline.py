@@ -1,0 +1,105 @@
+"""The steps of a training run, called by `summarizer.train`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from transformers import PreTrainedTokenizerBase, Seq2SeqTrainer, set_seed
+
+from summarizer.config import check_training_values, to_container
+from summarizer.data.features import build_dataset
+from summarizer.data.io import write_csv_atomic
+from summarizer.data.module import SummarizationData
+from summarizer.metrics import RougeMetrics
+from summarizer.modeling import apply_generation
+from summarizer.run_files import resolve_checkpoint, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+TRAIN_METRICS = ("train_runtime", "train_samples_per_second", "train_steps_per_second",
+                 "train_loss", "epoch")
+
+
+def build_tokenizer(model_cfg: DictConfig, data: SummarizationData,
+                    train_frame: pd.DataFrame) -> PreTrainedTokenizerBase:
+    special_tokens = list(data.special_tokens)
+    if model_cfg.tokenizer_from_data:
+        texts = pd.concat([train_frame[data.text_column], train_frame[data.summary_column]])
+        return instantiate(model_cfg.tokenizer, texts=texts.tolist(), special_tokens=special_tokens)
+    return instantiate(model_cfg.tokenizer, special_tokens=special_tokens)
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_dataset, eval_dataset,
+                  metrics: RougeMetrics, logger) -> Seq2SeqTrainer:
+    args = instantiate(cfg.training.args, output_dir=str(run_dir),
+                       report_to=list(logger.report_to), _convert_="all")
+    callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
+    return instantiate(
+        cfg.training.trainer,
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=instantiate(cfg.training.collator, tokenizer=tokenizer, model=model),
+        processing_class=tokenizer,
+        compute_metrics=metrics,
+        callbacks=callbacks + logger.callbacks(run_dir),
+        _convert_="all",
+    )
+
+
+def train(cfg: DictConfig, run_dir: Path) -> dict:
+    """Train, keep the best checkpoint, and write `final_model/`, `metrics.json` and predictions."""
+    check_training_values(cfg)
+    checkpoint = resolve_checkpoint(cfg.training.resume_from_checkpoint, run_dir)
+    set_seed(cfg.seed)
+
+    data: SummarizationData = instantiate(cfg.data)
+    train_frame, dev_frame = data.load("train"), data.load("dev")
+    log.info("Data %s: %d train / %d dev rows from %s", data.name, len(train_frame),
+             len(dev_frame), data.dir)
+
+    tokenizer = build_tokenizer(cfg.model, data, train_frame)
+    model = instantiate(cfg.model.model, tokenizer=tokenizer)
+    apply_generation(model, cfg.training.generation)
+
+    def dataset(frame):
+        return build_dataset(frame, tokenizer, data.text_column, data.summary_column,
+                             data.max_source_length, data.max_target_length)
+
+    metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist())
+    logger = instantiate(cfg.logger)
+    with logger.run(run_dir, to_container(cfg)):
+        trainer = build_trainer(cfg, run_dir, model, tokenizer, dataset(train_frame),
+                                dataset(dev_frame), metrics, logger)
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+        final = finish(trainer, result.metrics, metrics, dev_frame, data, run_dir)
+        logger.summarize(final, trainer.state.best_model_checkpoint)
+    return final
+
+
+def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
+           dev_frame: pd.DataFrame, data: SummarizationData, run_dir: Path) -> dict:
+    """Score the best model once more on dev and save everything a user opens after a run."""
+    evaluation = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval").metrics
+    write_csv_atomic(pd.DataFrame({
+        "fname": dev_frame[data.id_column],
+        "prediction": metrics.last_predictions,
+        "reference": dev_frame[data.summary_column],
+    }), run_dir / "dev_predictions.csv")
+    trainer.save_model(str(run_dir / "final_model"))
+    final = {
+        **evaluation,
+        **{key: train_metrics[key] for key in TRAIN_METRICS if key in train_metrics},
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_metric": trainer.state.best_metric,
+    }
+    write_json_atomic(final, run_dir / "metrics.json")
+    log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
+             final["eval_rouge1"], final["eval_rouge2"], final["eval_rougeL"],
+             final["eval_rouge_sum"], run_dir / "final_model")
+    return final

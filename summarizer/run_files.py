@@ -1,0 +1,135 @@
+"""What a run leaves in its directory: the console log, JSON files, checkpoints to resume from."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from summarizer.errors import SummarizerError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_PREFIX = "checkpoint-"
+# A checkpoint missing any of these was cut short (crash while saving) and cannot resume.
+CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+class _Tee(io.TextIOBase):
+    """Mirrors a console stream into the run's log file.
+
+    transformers 5 prints per-step losses and evaluation metrics instead of logging them, so the
+    log file has to see the console. Progress-bar redraws (`\\r`) keep only their last state.
+    """
+
+    def __init__(self, stream, log_file):
+        self.stream = stream
+        self.log_file = log_file
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.pending += text
+        if "\n" in self.pending:
+            *lines, self.pending = self.pending.split("\n")
+            self.log_file.write("".join(line.rsplit("\r", 1)[-1] + "\n" for line in lines))
+            self.log_file.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return self.stream.encoding
+
+
+@contextmanager
+def tee_output(log_path: Path) -> Iterator[None]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log_file:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, log_file), _Tee(err, log_file)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, err
+
+
+def write_json_atomic(data: dict, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def is_complete_checkpoint(path: Path) -> bool:
+    return all((path / name).is_file() for name in CHECKPOINT_STATE_FILES) and any(
+        (path / name).is_file() and (path / name).stat().st_size > 0 for name in WEIGHT_FILES
+    )
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete `checkpoint-<step>` of a run; incomplete ones are skipped with a warning."""
+    candidates = [p for p in run_dir.glob(f"{CHECKPOINT_PREFIX}*")
+                  if p.is_dir() and p.name[len(CHECKPOINT_PREFIX):].isdigit()]
+    for path in sorted(candidates, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX):]), reverse=True):
+        if is_complete_checkpoint(path):
+            return path
+        log.warning("Skipping incomplete checkpoint %s (missing weights or trainer state)", path)
+    return None
+
+
+def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
+    """`training.resume_from_checkpoint`: a checkpoint dir, a run dir, or `last`.
+
+    `last` takes the newest checkpoint of this run directory (a re-run with `hydra.run.dir=`),
+    else of the most recent earlier run of the same experiment (`outputs/<name>/*`).
+    """
+    if value is None or value == "":
+        return None
+    if value == "last":
+        runs = [run_dir] + sorted((p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir),
+                                  key=lambda p: p.name, reverse=True)
+        for run in runs:
+            found = latest_checkpoint(run)
+            if found is not None:
+                log.info("Resuming from %s", found)
+                return str(found)
+        raise SummarizerError(
+            f"training.resume_from_checkpoint=last found no complete checkpoint in {run_dir} or "
+            f"the earlier runs under {run_dir.parent}. Give a checkpoint directory instead."
+        )
+    path = Path(value)
+    if not path.is_dir():
+        raise SummarizerError(
+            f"training.resume_from_checkpoint={value}: no such directory. Give a checkpoint-* "
+            "directory, a run directory that holds checkpoints, or `last`."
+        )
+    if is_complete_checkpoint(path):
+        return str(path)
+    found = latest_checkpoint(path)
+    if found is None:
+        raise SummarizerError(
+            f"training.resume_from_checkpoint={value}: no complete checkpoint-* directory there."
+        )
+    log.info("Resuming from %s", found)
+    return str(found)

@@ -1,0 +1,134 @@
+"""Every config group option composes, its `_target_`s instantiate, and overrides reach the trainer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hydra.utils import execution_whitelist, instantiate
+from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments
+
+from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+from summarizer.data.module import SampleData, SummarizationData
+from summarizer.loggers import CSVLogger, NoLogger, TensorBoardLogger, WandbLogger
+from tests.conftest import CONF, compose_train
+
+register_resolvers()
+
+GROUP_OPTIONS = {
+    group: sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    for group in ("model", "data", "logger", "training", "experiment", "debug")
+}
+
+
+def build_args(cfg, tmp_path) -> Seq2SeqTrainingArguments:
+    with execution_whitelist(EXECUTION_WHITELIST):
+        return instantiate(cfg.training.args, output_dir=str(tmp_path), report_to=[],
+                           _convert_="all")
+
+
+def test_every_group_has_the_documented_options():
+    assert GROUP_OPTIONS["model"] == ["kobart", "tiny"]
+    assert GROUP_OPTIONS["data"] == ["dialogsum_ko", "sample"]
+    assert GROUP_OPTIONS["logger"] == ["csv", "none", "tensorboard", "wandb"]
+    assert GROUP_OPTIONS["experiment"] == ["baseline_kobart"]
+    assert GROUP_OPTIONS["debug"] == ["fast"]
+
+
+@pytest.mark.parametrize("group,option,expected", [
+    ("data", "sample", SampleData),
+    ("data", "dialogsum_ko", SummarizationData),
+    ("logger", "wandb", WandbLogger),
+    ("logger", "tensorboard", TensorBoardLogger),
+    ("logger", "csv", CSVLogger),
+    ("logger", "none", NoLogger),
+])
+def test_group_option_instantiates(group, option, expected):
+    cfg = compose_train([f"{group}={option}"])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        built = instantiate(cfg[group])
+    assert type(built) is expected
+
+
+def test_data_options_expose_the_same_keys():
+    keys = {option: set(compose_train([f"data={option}"]).data) for option in GROUP_OPTIONS["data"]}
+    assert keys["sample"] == keys["dialogsum_ko"]
+    assert {"dir", "train_file", "dev_file", "test_file", "id_column", "text_column",
+            "summary_column", "max_source_length", "max_target_length", "max_train_samples",
+            "max_dev_samples", "max_test_samples", "special_tokens"} <= keys["sample"]
+
+
+def test_kobart_gets_the_seed_training_values(tmp_path):
+    cfg = compose_train(["model=kobart"])
+    args = build_args(cfg, tmp_path)
+    assert (args.num_train_epochs, args.per_device_train_batch_size, args.learning_rate) == (
+        20, 50, 1e-5)
+    assert (args.weight_decay, args.warmup_steps, args.save_total_limit, args.logging_steps) == (
+        0.01, 500, 3, 100)
+    assert args.eval_strategy == "epoch" and args.save_strategy == "epoch"
+    assert args.load_best_model_at_end and args.greater_is_better
+    assert args.metric_for_best_model == "eval_rouge_sum"
+    assert args.predict_with_generate
+    assert (args.generation_max_length, args.generation_num_beams) == (100, 4)
+    assert args.dataloader_num_workers == 4
+    assert not args.fp16 and not args.bf16  # no GPU here: automatic precision stays fp32
+    assert cfg.training.early_stopping_patience == 3
+
+
+def test_experiment_preset_is_the_seed_baseline(tmp_path):
+    cfg = compose_train(["experiment=baseline_kobart"])
+    assert cfg.name == "baseline_kobart"
+    assert cfg.model.name_or_path == "gogamza/kobart-base-v2"
+    assert cfg.data.dir.endswith("raw") and cfg.data.name == "dialogsum_ko"
+    assert list(cfg.logger.tags) == ["baseline", "kobart"]
+    assert build_args(cfg, tmp_path).learning_rate == 1e-5
+
+
+def test_overrides_reach_the_training_arguments(tmp_path):
+    cfg = compose_train(["model=kobart", "training.epochs=2", "training.batch_size=8",
+                         "training.learning_rate=3e-5", "training.gradient_accumulation_steps=4",
+                         "seed=7"])
+    args = build_args(cfg, tmp_path)
+    assert (args.num_train_epochs, args.per_device_train_batch_size, args.learning_rate) == (
+        2, 8, 3e-5)
+    assert args.per_device_eval_batch_size == 8
+    assert args.gradient_accumulation_steps == 4 and args.seed == 7
+
+
+def test_tiny_model_carries_its_own_training_preset(tmp_path):
+    tiny = build_args(compose_train([]), tmp_path)
+    assert tiny.learning_rate == 1e-3 and tiny.per_device_train_batch_size == 32
+    user = build_args(compose_train(["training.learning_rate=5e-4"]), tmp_path)
+    assert user.learning_rate == 5e-4
+
+
+def test_callbacks_and_collator_instantiate():
+    cfg = compose_train(["training.early_stopping_patience=2"])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        callback = instantiate(cfg.training.callbacks.early_stopping)
+    assert isinstance(callback, EarlyStoppingCallback)
+    assert callback.early_stopping_patience == 2
+
+
+def test_debug_preset_shrinks_any_configuration():
+    for base in ([], ["experiment=baseline_kobart"]):
+        cfg = compose_train([*base, "debug=fast"])
+        assert cfg.training.epochs == 2 and cfg.data.max_train_samples == 64
+        assert cfg.logger._target_.endswith("NoLogger")
+
+
+def test_cfg_job_prints_the_composed_config():
+    proc = subprocess.run(
+        [sys.executable, "-m", "summarizer.train", "model=kobart", "training.epochs=20",
+         "--cfg", "job"], capture_output=True, text=True, timeout=120, check=True)
+    assert "name_or_path: gogamza/kobart-base-v2" in proc.stdout
+    assert "epochs: 20" in proc.stdout
+
+
+def test_precision_rejects_unknown_values(tmp_path):
+    from omegaconf.errors import InterpolationResolutionError
+
+    cfg = compose_train(["training.precision=fp8"])
+    with pytest.raises(InterpolationResolutionError, match="training.precision"):
+        build_args(cfg, tmp_path)

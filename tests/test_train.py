@@ -1,0 +1,145 @@
+"""End-to-end: the real entry point in a subprocess, on the generated sample data."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pandas as pd
+import pytest
+from rouge_score import rouge_scorer
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+from tests.conftest import SHARED_RUN_ARGS, read_json, run_train
+
+pytestmark = pytest.mark.slow
+
+
+class SplitTokenizer:
+    """The test's own whitespace tokenizer, independent of the project's ROUGE code."""
+
+    def tokenize(self, text):
+        return text.split()
+
+
+def test_run_directory_has_everything(trained_run):
+    assert (trained_run / ".hydra" / "config.yaml").is_file()
+    assert "logger=csv" in (trained_run / ".hydra" / "overrides.yaml").read_text()
+    log = (trained_run / "train.log").read_text(encoding="utf-8")
+    assert "'loss':" in log and "'eval_rouge_sum':" in log and "Final dev ROUGE" in log
+    checkpoints = sorted(trained_run.glob("checkpoint-*"))
+    assert 1 <= len(checkpoints) <= 2  # save_total_limit=2 keeps the best and the latest
+    metrics = read_json(trained_run / "metrics.json")
+    for key in ("eval_rouge1", "eval_rouge2", "eval_rougeL", "eval_rouge_sum", "eval_loss",
+                "eval_gen_len", "train_runtime", "train_samples_per_second"):
+        assert isinstance(metrics[key], float), key
+    assert metrics["eval_rouge_sum"] == pytest.approx(
+        metrics["eval_rouge1"] + metrics["eval_rouge2"] + metrics["eval_rougeL"])
+    assert metrics["best_checkpoint"].startswith(str(trained_run / "checkpoint-"))
+
+
+def test_rouge_sum_rises_and_the_best_checkpoint_is_kept(trained_run):
+    log = pd.read_csv(trained_run / "log.csv")
+    evals = log.dropna(subset=["eval_rouge_sum"])
+    assert len(evals) == 8
+    first, best = evals["eval_rouge_sum"].iloc[0], evals["eval_rouge_sum"].max()
+    assert best >= first + 20, evals["eval_rouge_sum"].tolist()
+    # The final model is the best epoch's, not the last one's.
+    metrics = read_json(trained_run / "metrics.json")
+    assert metrics["eval_rouge_sum"] == pytest.approx(best, abs=1e-6)
+    assert metrics["best_metric"] == pytest.approx(best, abs=1e-9)
+
+
+def test_reported_rouge_equals_an_independent_computation(trained_run, data_dir):
+    """metrics.json against rouge-score with the test's own tokenizer, on the raw dev file."""
+    predictions = pd.read_csv(trained_run / "dev_predictions.csv", keep_default_na=False)
+    dev = pd.read_csv(data_dir / "sample" / "dev.csv", keep_default_na=False).iloc[:60]
+    assert list(predictions.columns) == ["fname", "prediction", "reference"]
+    assert predictions["fname"].tolist() == dev["fname"].tolist()
+    assert predictions["reference"].tolist() == dev["summary"].tolist()
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=SplitTokenizer())
+    scores = [scorer.score(ref, pred) for ref, pred in zip(dev["summary"], predictions["prediction"])]
+    expected = {k: 100 * sum(s[k].fmeasure for s in scores) / len(scores)
+                for k in ("rouge1", "rouge2", "rougeL")}
+    metrics = read_json(trained_run / "metrics.json")
+    for key, value in expected.items():
+        assert metrics[f"eval_{key}"] == pytest.approx(value, abs=1e-9)
+    assert metrics["eval_rouge_sum"] == pytest.approx(sum(expected.values()), abs=1e-9)
+    assert expected["rouge1"] > 10  # Korean text really scored, not deleted by a tokenizer
+
+
+def test_final_model_loads_and_writes_korean(trained_run, data_dir):
+    final = trained_run / "final_model"
+    tokenizer = AutoTokenizer.from_pretrained(final)
+    model = AutoModelForSeq2SeqLM.from_pretrained(final)
+    assert (final / "generation_config.json").is_file()
+    dialogue = pd.read_csv(data_dir / "sample" / "test.csv")["dialogue"].iloc[0]
+    inputs = tokenizer([dialogue], return_tensors="pt", truncation=True, max_length=256)
+    output = model.generate(**inputs, max_new_tokens=40)
+    text = tokenizer.decode(output[0], skip_special_tokens=True)
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in text), text
+
+
+def test_resume_continues_from_a_checkpoint(trained_run, tmp_path):
+    checkpoint = sorted(trained_run.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[-1]
+    step = int(checkpoint.name.split("-")[1])
+    run_dir = tmp_path / "resumed"
+    args = [a for a in SHARED_RUN_ARGS if not a.startswith("training.epochs")]
+    run_train([*args, "training.epochs=9", f"training.resume_from_checkpoint={trained_run}"], run_dir)
+    log = pd.read_csv(run_dir / "log.csv")
+    # Only the ninth epoch ran: the first logged step lies beyond the checkpoint.
+    assert log["step"].min() > step
+    assert log.dropna(subset=["eval_rouge_sum"])["epoch"].tolist() == [9.0]
+    assert f"checkpoint-{step + step // 8}" in {p.name for p in run_dir.glob("checkpoint-*")}
+
+
+def test_early_stopping_stops(data_dir, tmp_path):
+    # A learning rate this small leaves predictions unchanged: no improvement after epoch 1.
+    run_train(["debug=fast", "training.epochs=6", "training.early_stopping_patience=1",
+               "training.learning_rate=1e-12", "logger=csv"], tmp_path / "run")
+    metrics = read_json(tmp_path / "run" / "metrics.json")
+    assert metrics["epoch"] == 2.0
+
+
+def test_seed_makes_cpu_runs_reproducible(data_dir, tmp_path):
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for run_dir in runs:
+        run_train(["debug=fast", "seed=3"], run_dir)
+    first, second = (read_json(r / "metrics.json") for r in runs)
+    assert first["eval_loss"] == second["eval_loss"]
+    assert (runs[0] / "dev_predictions.csv").read_text() == (runs[1] / "dev_predictions.csv").read_text()
+
+
+def test_wandb_offline_run_is_written_and_finished(data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    run_train(["debug=fast", "logger=wandb", "logger.mode=offline", "logger.tags=[smoke]"], run_dir)
+    offline = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline) == 1
+    summary = json.loads((offline[0] / "files" / "wandb-summary.json").read_text())
+    metrics = read_json(run_dir / "metrics.json")
+    assert summary["eval_rouge_sum"] == pytest.approx(metrics["eval_rouge_sum"])
+    assert summary["best_checkpoint"] == metrics["best_checkpoint"]
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("data.train_file=missing.csv", ["missing.csv", "data.train_file"]),
+    ("data.summary_column=abstract", ["train.csv", "'abstract'", "data.summary_column", "'dialogue'"]),
+])
+def test_bad_data_stops_with_a_clear_message(data_dir, tmp_path, override, expected):
+    proc = run_train(["debug=fast", override], tmp_path / "run", check=False)
+    assert proc.returncode == 2
+    output = proc.stdout + proc.stderr
+    assert "Traceback" not in output
+    for fragment in expected:
+        assert fragment in output
+
+
+def test_bad_rows_in_csv_are_reported_by_file(data_dir, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    with (raw / "train.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["fname", "text"], ["t0", "안녕"]])
+    proc = run_train(["debug=fast", "data=dialogsum_ko", f"data.dir={raw}"], tmp_path / "run",
+                     check=False)
+    assert proc.returncode == 2
+    assert f"{raw / 'train.csv'} has no column 'dialogue'" in proc.stdout + proc.stderr
