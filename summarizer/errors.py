@@ -1,12 +1,25 @@
-"""Errors of the project that are meant for the person running a command."""
+"""Errors that carry a user-facing message, and how entry points report them."""
 
-from __future__ import annotations
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger("summarizer")
 
 
 class SummarizerError(Exception):
-    """An error whose message is user-facing: complete, one paragraph, no traceback needed.
+    """A problem the user can fix (bad data, bad config); its message says what and how.
 
-    Command-line entry points catch it, print ``str(err)`` to stderr and exit with status 2.
-    Raise it for problems with the user's inputs (missing files or columns, mismatched ids, bad
-    options); let programming errors propagate as ordinary exceptions.
+    Entry points print the message and exit with status 2 instead of showing a traceback.
     """
+
+
+@contextmanager
+def user_errors_exit() -> Iterator[None]:
+    """A user's mistake ends the command with its message and status 2, not a traceback."""
+    try:
+        yield
+    except SummarizerError as err:
+        log.error("%s", err)
+        sys.exit(2)

@@ -69,7 +69,10 @@ def tee_output(log_path: Path) -> Iterator[None]:
             sys.stdout, sys.stderr = out, err
 
 
-def write_json_atomic(data: dict, path: Path) -> None:
+def write_json_atomic(data: dict, path: str | Path) -> None:
+    """Write through a temporary file and rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

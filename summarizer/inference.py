@@ -1,0 +1,63 @@
+"""Generating summaries with a trained model: length-sorted batches, original order restored."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from summarizer.data.features import encode_texts
+from summarizer.errors import SummarizerError
+from summarizer.hardware import auto_precision
+from summarizer.tokenization import decode
+
+log = logging.getLogger(__name__)
+
+
+def model_dir(path: str | Path) -> Path:
+    """A run directory (its `final_model/`) or a model directory itself."""
+    path = Path(path)
+    for candidate in (path / "final_model", path):
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise SummarizerError(
+        f"{path} holds no model: expected a run directory with final_model/ or a directory with "
+        "config.json and weights (set run=<dir>). Train one with `python -m summarizer.train`."
+    )
+
+
+def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    directory = model_dir(path)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    model = AutoModelForSeq2SeqLM.from_pretrained(directory)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    log.info("Loaded %s from %s on %s", type(model).__name__, directory, device)
+    return model.to(device).eval(), tokenizer
+
+
+def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialogues: list[str],
+              max_source_length: int, batch_size: int = 32, **generation) -> list[str]:
+    """Summaries in the order of `dialogues`.
+
+    Batches are cut from inputs sorted by length, so padding (and beam search over padding)
+    stays small; results are put back in input order.
+    """
+    encoded = encode_texts(tokenizer, dialogues, max_source_length, bos=True)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+    precision = auto_precision()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    autocast = torch.autocast("cuda", dtype=dtype) if dtype is not None else nullcontext()
+    results: list[str] = [""] * len(encoded)
+    settings = {k: v for k, v in generation.items() if v is not None}
+    for start in tqdm(range(0, len(order), batch_size), desc="summarizing", unit="batch"):
+        index = order[start:start + batch_size]
+        batch = tokenizer.pad({"input_ids": [encoded[i] for i in index]}, return_tensors="pt")
+        with torch.inference_mode(), autocast:
+            output = model.generate(**batch.to(model.device), **settings)
+        for i, text in zip(index, decode(tokenizer, output.cpu())):
+            results[i] = text
+    return results

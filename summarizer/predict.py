@@ -1,0 +1,57 @@
+"""`python -m summarizer.predict run=<dir>`: a submission (`fname,summary`) for a data split."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from summarizer.config import EXECUTION_WHITELIST
+from summarizer.errors import user_errors_exit
+
+log = logging.getLogger(__name__)
+
+
+def predict(cfg: DictConfig, out_dir: Path) -> Path | str:
+    import pandas as pd
+
+    from summarizer.data.io import write_csv_atomic
+    from summarizer.inference import load_model, summarize
+    from summarizer.rouge import rouge
+    from summarizer.run_files import write_json_atomic
+
+    model, tokenizer = load_model(cfg.run)
+    generation = OmegaConf.to_container(cfg.generation, resolve=True)
+    data = instantiate(cfg.data)
+    if cfg.text is not None:
+        summary = summarize(model, tokenizer, [cfg.text], data.max_source_length, 1, **generation)[0]
+        print(summary)
+        return summary
+
+    frame = data.load(cfg.split, with_summary=False)
+    summaries = summarize(model, tokenizer, frame[data.text_column].tolist(),
+                          data.max_source_length, cfg.batch_size, **generation)
+    output = Path(cfg.output) if cfg.output else out_dir / "submission.csv"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(pd.DataFrame({"fname": frame[data.id_column], "summary": summaries}), output)
+    log.info("Wrote %d summaries to %s", len(summaries), output)
+    if data.summary_column in frame.columns:
+        scores = rouge(summaries, frame[data.summary_column].tolist())
+        write_json_atomic(scores, output.with_name(output.stem + "_rouge.json"))
+        log.info("ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f against %s", scores["rouge1"],
+                 scores["rouge2"], scores["rougeL"], scores["rouge_sum"], data.path(cfg.split))
+    return output
+
+
+@hydra.main(config_path="../conf", config_name="predict", execution_whitelist=EXECUTION_WHITELIST)
+def main(cfg: DictConfig) -> None:
+    with user_errors_exit():
+        predict(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+if __name__ == "__main__":
+    main()
