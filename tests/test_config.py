@@ -132,3 +132,31 @@ def test_precision_rejects_unknown_values(tmp_path):
     cfg = compose_train(["training.precision=fp8"])
     with pytest.raises(InterpolationResolutionError, match="training.precision"):
         build_args(cfg, tmp_path)
+
+
+def test_tiny_model_and_its_tokenizer_instantiate(data_dir):
+    from summarizer.pipeline import build_tokenizer
+
+    cfg = compose_train([])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        data = instantiate(cfg.data)
+        tokenizer = build_tokenizer(cfg.model, data, data.load("train"))
+        model = instantiate(cfg.model.model, tokenizer=tokenizer)
+    assert model.config.vocab_size == len(tokenizer) and model.config.d_model == 128
+    assert model.config.pad_token_id == tokenizer.pad_token_id == 3
+    for tag in cfg.data.special_tokens:
+        assert tokenizer.tokenize(f"{tag}는") == [tag, "는"]
+
+
+def test_kobart_loads_from_a_local_directory(tmp_path):
+    from tests.kobart_like import build_kobart_like_dir
+
+    local = build_kobart_like_dir(tmp_path / "kobart-base-v2")
+    cfg = compose_train(["model=kobart", f"model.name_or_path={local}"])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        tokenizer = instantiate(cfg.model.tokenizer, special_tokens=list(cfg.data.special_tokens))
+        model = instantiate(cfg.model.model, tokenizer=tokenizer)
+    assert (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id) == (0, 1, 3)
+    # The data's tags were new to the tokenizer: the embeddings grew to hold them.
+    assert model.get_input_embeddings().num_embeddings == len(tokenizer)
+    assert "#PhoneNumber#" in tokenizer.get_vocab()

@@ -143,3 +143,20 @@ def test_bad_rows_in_csv_are_reported_by_file(data_dir, tmp_path):
                      check=False)
     assert proc.returncode == 2
     assert f"{raw / 'train.csv'} has no column 'dialogue'" in proc.stdout + proc.stderr
+
+
+def test_kobart_trains_from_a_local_directory(data_dir, tmp_path):
+    from tests.kobart_like import build_kobart_like_dir
+
+    local = build_kobart_like_dir(tmp_path / "kobart-base-v2")
+    run_dir = tmp_path / "run"
+    run_train(["model=kobart", f"model.name_or_path={local}", "debug=fast",
+               "training.learning_rate=1e-3"], run_dir)
+    metrics = read_json(run_dir / "metrics.json")
+    assert metrics["epoch"] == 2.0 and "eval_rouge_sum" in metrics
+    tokenizer = AutoTokenizer.from_pretrained(run_dir / "final_model")
+    model = AutoModelForSeq2SeqLM.from_pretrained(run_dir / "final_model")
+    assert model.get_input_embeddings().num_embeddings == len(tokenizer)
+    # KoBART's tokenizer adds no BOS/EOS by itself; the runner's inputs carry both.
+    summary = "#Person1#은 #PhoneNumber#로 연락하기로 했다."
+    assert tokenizer.decode(tokenizer(summary, add_special_tokens=False)["input_ids"]) == summary
