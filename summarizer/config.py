@@ -5,6 +5,7 @@ from __future__ import annotations
 from omegaconf import DictConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
+from summarizer.hardware import auto_precision, has_cuda
 
 # `_target_`s the shipped configs may name. Narrow on purpose: a broad `transformers.*` or
 # `torch.*` would let a shared YAML file call `torch.load` or load remote code.
@@ -31,15 +32,15 @@ def _precision_flag(flag: str, precision: str) -> bool:
             f"training.precision={precision!r} is not one of {', '.join(PRECISIONS)}."
         )
     if precision == "auto":
-        from summarizer.hardware import auto_precision
-
         precision = auto_precision()
     return precision == flag
 
 
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("summarizer.precision"):
-        OmegaConf.register_resolver("summarizer.precision", _precision_flag)
+    for name, resolver in (("summarizer.precision", _precision_flag),
+                           ("summarizer.has_cuda", has_cuda)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_resolver(name, resolver)
 
 
 def to_container(cfg: DictConfig) -> dict:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 
+def has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def auto_precision() -> str:
     """bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU."""
     import torch
 
-    if not torch.cuda.is_available():
+    if not has_cuda():
         return "fp32"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"

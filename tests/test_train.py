@@ -150,13 +150,38 @@ def test_kobart_trains_from_a_local_directory(data_dir, tmp_path):
 
     local = build_kobart_like_dir(tmp_path / "kobart-base-v2")
     run_dir = tmp_path / "run"
-    run_train(["model=kobart", f"model.name_or_path={local}", "debug=fast",
-               "training.learning_rate=1e-3"], run_dir)
+    run_train(["model=kobart", f"model.name_or_path={local}", "debug=fast", "data.max_train_samples=200",
+               "training.epochs=5", "training.learning_rate=3e-3", "training.generation.max_length=24"],
+              run_dir)
     metrics = read_json(run_dir / "metrics.json")
-    assert metrics["epoch"] == 2.0 and "eval_rouge_sum" in metrics
+    assert metrics["epoch"] == 5.0 and "eval_rouge_sum" in metrics
+    # Tags are generated and survive decoding: KoBART's tokenizer would have split them off.
+    predictions = pd.read_csv(run_dir / "dev_predictions.csv", keep_default_na=False)["prediction"]
+    assert predictions.str.contains(r"#Person\d#", regex=True).any(), predictions.tolist()
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "final_model")
     model = AutoModelForSeq2SeqLM.from_pretrained(run_dir / "final_model")
     assert model.get_input_embeddings().num_embeddings == len(tokenizer)
     # KoBART's tokenizer adds no BOS/EOS by itself; the runner's inputs carry both.
     summary = "#Person1#은 #PhoneNumber#로 연락하기로 했다."
     assert tokenizer.decode(tokenizer(summary, add_special_tokens=False)["input_ids"]) == summary
+
+
+def test_score_command_reproduces_the_training_metric(trained_run, data_dir, tmp_path):
+    """Parity: `summarizer.score` on dev_predictions.csv against the raw dev rows."""
+    import subprocess
+    import sys
+
+    # The shared run evaluates the first 60 dev rows; keep exactly those rows of the raw file.
+    lines = pd.read_csv(data_dir / "sample" / "dev.csv", keep_default_na=False).iloc[:60]
+    references = tmp_path / "dev60.csv"
+    lines.to_csv(references, index=False)
+    out = tmp_path / "scores.json"
+    subprocess.run([sys.executable, "-m", "summarizer.score",
+                    f"predictions={trained_run / 'dev_predictions.csv'}",
+                    f"references={references}", f"output={out}", f"hydra.run.dir={tmp_path}"],
+                   check=True, capture_output=True, timeout=300)
+    scores = read_json(out)
+    metrics = read_json(trained_run / "metrics.json")
+    assert scores["n"] == 60 and scores["references"] == ["summary"]
+    for key in ("rouge1", "rouge2", "rougeL", "rouge_sum"):
+        assert scores["max"][key] == pytest.approx(metrics[f"eval_{key}"], abs=1e-9)
