@@ -11,14 +11,15 @@ from summarizer.hardware import auto_precision, has_cuda
 # `torch.*` would let a shared YAML file call `torch.load` or load remote code.
 EXECUTION_WHITELIST = [
     "summarizer.*",
-    "transformers.BartConfig",
+    "transformers.MBartConfig",
     "transformers.Seq2SeqTrainingArguments",
     "transformers.Seq2SeqTrainer",
     "transformers.DataCollatorForSeq2Seq",
     "transformers.EarlyStoppingCallback",
     # Callable objects that the targets above return are checked by their class too.
     "transformers.tokenization_utils_tokenizers.TokenizersBackend",
-    "transformers.models.bart.modeling_bart.BartForConditionalGeneration",
+    "transformers.models.bart.modeling_bart.BartForConditionalGeneration",  # KoBART
+    "transformers.models.mbart.modeling_mbart.MBartForConditionalGeneration",
     "transformers.data.data_collator.DataCollatorForSeq2Seq",
 ]
 

@@ -1,0 +1,89 @@
+"""Dev ROUGE of trivial baselines on a dataset in the competition layout (docs/sample_data.md).
+
+A trained model is only interesting if it beats these: the first turn as summary, the summary
+of the most similar train dialogue, and the most frequent train summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from summarizer.rouge import rouge
+
+BASELINES = ("first_turn", "nearest_train", "most_frequent")
+_SPEAKER = re.compile(r"^#Person\d+#:\s*")
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def first_turn(dialogue: str) -> str:
+    return _SPEAKER.sub("", dialogue.split("\n", 1)[0])
+
+
+def _tfidf(docs: Sequence[list[str]], vocab: dict[str, int], idf: np.ndarray) -> np.ndarray:
+    """L2-normalised TF-IDF rows over `vocab`; tokens outside it are ignored."""
+    matrix = np.zeros((len(docs), len(vocab)))
+    for row, tokens in enumerate(docs):
+        for token, count in Counter(tokens).items():
+            if token in vocab:
+                matrix[row, vocab[token]] = count
+    matrix *= idf
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+def nearest_train(train_dialogues: Sequence[str], queries: Sequence[str]) -> list[int]:
+    """Index of the most cosine-similar train dialogue (whitespace tokens, smoothed TF-IDF) per query."""
+    train_tokens = [d.split() for d in train_dialogues]
+    df = Counter(token for tokens in train_tokens for token in set(tokens))
+    vocab = {token: i for i, token in enumerate(sorted(df))}
+    n = len(train_tokens)
+    idf = np.array([math.log((1 + n) / (1 + df[token])) + 1 for token in sorted(df)])
+    similarity = _tfidf([q.split() for q in queries], vocab, idf) @ _tfidf(train_tokens, vocab, idf).T
+    return [int(i) for i in similarity.argmax(axis=1)]
+
+
+def baseline_scores(data_dir: str | Path) -> dict[str, dict[str, float]]:
+    """ROUGE (rouge1, rouge2, rougeL, rouge_sum) on `data_dir`/dev.csv of each baseline."""
+    data_dir = Path(data_dir)
+    train, dev = _read(data_dir / "train.csv"), _read(data_dir / "dev.csv")
+    references = [row["summary"] for row in dev]
+    train_summaries = [row["summary"] for row in train]
+    counts = Counter(train_summaries)
+    most_frequent = max(counts, key=counts.__getitem__)  # ties: the first in file order
+    nearest = nearest_train([row["dialogue"] for row in train], [row["dialogue"] for row in dev])
+    predictions = {
+        "first_turn": [first_turn(row["dialogue"]) for row in dev],
+        "nearest_train": [train_summaries[i] for i in nearest],
+        "most_frequent": [most_frequent] * len(dev),
+    }
+    return {name: rouge(predictions[name], references) for name in BASELINES}
+
+
+def markdown_table(scores: dict[str, dict[str, float]]) -> str:
+    lines = ["| baseline | ROUGE-1 | ROUGE-2 | ROUGE-L | rouge_sum |", "|---|---:|---:|---:|---:|"]
+    for name, s in scores.items():
+        lines.append(f"| {name} | {s['rouge1']:.2f} | {s['rouge2']:.2f} | {s['rougeL']:.2f} | {s['rouge_sum']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Dev ROUGE of trivial summarization baselines.")
+    parser.add_argument("--dir", default="data/sample", help="directory with train.csv and dev.csv (default: data/sample)")
+    args = parser.parse_args(argv)
+    print(markdown_table(baseline_scores(args.dir)))
+
+
+if __name__ == "__main__":
+    main()

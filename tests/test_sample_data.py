@@ -1,0 +1,95 @@
+"""The generated Korean sample: byte-stable, in the competition layout, dev/test held out from train."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from summarizer.data import sample
+from summarizer.data.baselines import BASELINES, baseline_scores
+
+ROOT = Path(__file__).resolve().parents[1]
+PII = ("#PhoneNumber#", "#Address#", "#DateOfBirth#")
+TURN = re.compile(r"^#Person[1-4]#: \S")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    sample.generate(out)
+    return out
+
+
+def read(directory: Path, split: str) -> pd.DataFrame:
+    return pd.read_csv(directory / f"{split}.csv", keep_default_na=False)
+
+
+def test_files_are_byte_stable(generated):
+    for name, digest in sample.SHA256.items():
+        assert sample.sha256(generated / name) == digest, name
+    assert set(sample.SHA256) == {"train.csv", "dev.csv", "test.csv"}
+
+
+def test_competition_layout(generated):
+    sizes = {split: len(read(generated, split)) for split in ("train", "dev", "test")}
+    assert sizes["train"] >= 1000 and sizes["dev"] >= 200 and sizes["test"] >= 200
+    assert list(read(generated, "train").columns) == ["fname", "dialogue", "summary", "topic"]
+    assert list(read(generated, "dev").columns) == ["fname", "dialogue", "summary", "topic"]
+    assert list(read(generated, "test").columns) == ["fname", "dialogue", "topic"]
+    assert read(generated, "dev")["fname"].iloc[0] == "dev_0"
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "test"])
+def test_dialogues_look_like_competition_data(generated, split):
+    frame = read(generated, split)
+    turns = frame["dialogue"].str.split("\n")
+    assert turns.str.len().between(4, 12).all()
+    speakers = turns.apply(lambda lines: len({line.split(":")[0] for line in lines}))
+    assert speakers.between(2, 4).all() and speakers.max() >= 3
+    assert all(TURN.match(line) for lines in turns for line in lines)
+    for mask in PII:
+        assert frame["dialogue"].str.contains(mask, regex=False).any(), mask
+    assert frame["topic"].nunique() >= 12
+    if "summary" in frame:
+        assert (frame["summary"].str.strip() != "").all()
+        assert frame["summary"].str.contains("#Person", regex=False).all()
+        # Summaries paraphrase: none is a turn of its dialogue.
+        assert not any(s in d for s, d in zip(frame["summary"], frame["dialogue"]))
+
+
+def test_dev_and_test_slot_values_never_occur_in_train():
+    train = sample.build("train")
+    train_values = {value for row in train for _, value in row.slots}
+    train_text = "\n".join(row.dialogue for row in train)
+    for split in ("dev", "test"):
+        for row in sample.build(split):
+            for kind, value in row.slots:
+                assert value not in train_values, (split, row.fname, kind, value)
+                if kind == "name":  # not even inside another word of a train dialogue
+                    assert value not in train_text, (split, row.fname, value)
+
+
+def test_ensure_generates_once_and_repairs_a_changed_file(tmp_path):
+    out = sample.ensure(tmp_path / "s")
+    stamp = (out / "train.csv").stat().st_mtime_ns
+    sample.ensure(out)
+    assert (out / "train.csv").stat().st_mtime_ns == stamp  # valid files are reused
+    (out / "dev.csv").write_text("broken", encoding="utf-8")
+    sample.ensure(out)
+    assert sample.sha256(out / "dev.csv") == sample.SHA256["dev.csv"]
+
+
+def test_baselines_match_the_documented_table(generated):
+    scores = baseline_scores(generated)
+    doc = (ROOT / "docs" / "sample_data.md").read_text(encoding="utf-8")
+    for name in BASELINES:
+        row = re.search(rf"^\| {name} \|(.+)\|$", doc, flags=re.M)
+        assert row, name
+        documented = [float(cell) for cell in row.group(1).split("|")]
+        computed = [scores[name][k] for k in ("rouge1", "rouge2", "rougeL", "rouge_sum")]
+        assert documented == pytest.approx(computed, abs=0.01), name
+    # Copying the first turn or one constant summary is worth little.
+    assert scores["first_turn"]["rouge_sum"] < 40 and scores["most_frequent"]["rouge_sum"] < 40
