@@ -23,8 +23,8 @@ import pandas as pd
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from summarizer.errors import SummarizerError, user_errors_exit
-from summarizer.run_files import write_json_atomic
 from summarizer.rouge import METRICS, TOKENIZER_MODES, rouge_multi
+from summarizer.run_files import write_json_atomic
 
 ID_COLUMN = "fname"
 MAX_LISTED = 5

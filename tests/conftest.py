@@ -52,12 +52,11 @@ def run_train(args: list[str], run_dir: Path, timeout: int = 900,
 
 # The one real training run the end-to-end tests share: the default tiny model on a subset of
 # the sample, long enough to learn and to leave several checkpoints behind.
+SHARED_EPOCHS = 10
 SHARED_RUN_ARGS = [
     "logger=csv",
-    "data.max_train_samples=600",
     "data.max_dev_samples=60",
-    "training.epochs=8",
-    "training.generation.num_beams=1",
+    f"training.epochs={SHARED_EPOCHS}",
     "training.save_total_limit=2",
 ]
 

@@ -11,49 +11,21 @@ from rouge_score import rouge_scorer
 
 import summarizer.rouge as rouge_mod
 from summarizer.rouge import (
+    TOKENIZER_MODES,
     CharTokenizer,
     MorphemeTokenizer,
-    TOKENIZER_MODES,
     rouge,
     rouge_multi,
     rouge_per_example,
 )
+from tests.rouge_reference import TYPES, close, expected, mean_of
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "rouge.md"
-TYPES = ("rouge1", "rouge2", "rougeL")
-
-
-class SplitTokenizer:
-    """The test's own whitespace tokenizer."""
-
-    def tokenize(self, text):
-        return text.split()
 
 
 class CharsTokenizer:
     def tokenize(self, text):
         return [c for c in text if not c.isspace()]
-
-
-def expected(pred, ref, tokenizer=None):
-    """F1 x 100 from a RougeScorer built here, plus rouge_sum."""
-    scorer = rouge_scorer.RougeScorer(list(TYPES), tokenizer=tokenizer or SplitTokenizer())
-    s = scorer.score(ref, pred)
-    out = {t: 100 * s[t].fmeasure for t in TYPES}
-    out["rouge_sum"] = sum(out.values())
-    return out
-
-
-def mean_of(rows):
-    out = {t: sum(r[t] for r in rows) / len(rows) for t in TYPES}
-    out["rouge_sum"] = sum(out[t] for t in TYPES)
-    return out
-
-
-def close(a, b):
-    assert set(a) == set(b)
-    for k in a:
-        assert a[k] == pytest.approx(b[k], abs=1e-9), k
 
 
 PAIRS = [

@@ -10,38 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from rouge_score import rouge_scorer
 
 from summarizer.errors import SummarizerError
-from summarizer.score import score_files, write_json_atomic
+from summarizer.run_files import write_json_atomic
+from summarizer.score import score_files
+from tests.rouge_reference import TYPES, close, expected, mean_of
 
 REPO = Path(__file__).resolve().parents[1]
-TYPES = ("rouge1", "rouge2", "rougeL")
 KEYS = {"n", "tokenizer", "references", "max", "mean", "per_reference"}
-
-
-class SplitTokenizer:
-    def tokenize(self, text):
-        return text.split()
-
-
-def expected(pred, ref):
-    s = rouge_scorer.RougeScorer(list(TYPES), tokenizer=SplitTokenizer()).score(ref, pred)
-    out = {t: 100 * s[t].fmeasure for t in TYPES}
-    out["rouge_sum"] = sum(out.values())
-    return out
-
-
-def mean_of(rows):
-    out = {t: sum(r[t] for r in rows) / len(rows) for t in TYPES}
-    out["rouge_sum"] = sum(out[t] for t in TYPES)
-    return out
-
-
-def close(a, b):
-    assert set(a) == set(b)
-    for k in a:
-        assert a[k] == pytest.approx(b[k], abs=1e-9), k
 
 
 def write_csv(path: Path, header, rows):

@@ -10,16 +10,10 @@ import pytest
 from rouge_score import rouge_scorer
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from tests.conftest import SHARED_RUN_ARGS, read_json, run_train
+from tests.conftest import SHARED_EPOCHS, SHARED_RUN_ARGS, read_json, run_train
+from tests.rouge_reference import SplitTokenizer
 
 pytestmark = pytest.mark.slow
-
-
-class SplitTokenizer:
-    """The test's own whitespace tokenizer, independent of the project's ROUGE code."""
-
-    def tokenize(self, text):
-        return text.split()
 
 
 def test_run_directory_has_everything(trained_run):
@@ -41,7 +35,7 @@ def test_run_directory_has_everything(trained_run):
 def test_rouge_sum_rises_and_the_best_checkpoint_is_kept(trained_run):
     log = pd.read_csv(trained_run / "log.csv")
     evals = log.dropna(subset=["eval_rouge_sum"])
-    assert len(evals) == 8
+    assert len(evals) == SHARED_EPOCHS
     first, best = evals["eval_rouge_sum"].iloc[0], evals["eval_rouge_sum"].max()
     assert best >= first + 20, evals["eval_rouge_sum"].tolist()
     # The final model is the best epoch's, not the last one's.
@@ -85,12 +79,14 @@ def test_resume_continues_from_a_checkpoint(trained_run, tmp_path):
     step = int(checkpoint.name.split("-")[1])
     run_dir = tmp_path / "resumed"
     args = [a for a in SHARED_RUN_ARGS if not a.startswith("training.epochs")]
-    run_train([*args, "training.epochs=9", f"training.resume_from_checkpoint={trained_run}"], run_dir)
+    run_train([*args, f"training.epochs={SHARED_EPOCHS + 1}",
+               f"training.resume_from_checkpoint={trained_run}"], run_dir)
     log = pd.read_csv(run_dir / "log.csv")
-    # Only the ninth epoch ran: the first logged step lies beyond the checkpoint.
+    # Only the one extra epoch ran: the first logged step lies beyond the checkpoint.
     assert log["step"].min() > step
-    assert log.dropna(subset=["eval_rouge_sum"])["epoch"].tolist() == [9.0]
-    assert f"checkpoint-{step + step // 8}" in {p.name for p in run_dir.glob("checkpoint-*")}
+    assert log.dropna(subset=["eval_rouge_sum"])["epoch"].tolist() == [SHARED_EPOCHS + 1.0]
+    steps_per_epoch = step // SHARED_EPOCHS
+    assert f"checkpoint-{step + steps_per_epoch}" in {p.name for p in run_dir.glob("checkpoint-*")}
 
 
 def test_early_stopping_stops(data_dir, tmp_path):
