@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 
 import pandas as pd
 import pytest
@@ -111,10 +110,14 @@ def test_wandb_offline_run_is_written_and_finished(data_dir, tmp_path):
     run_train(["debug=fast", "logger=wandb", "logger.mode=offline", "logger.tags=[smoke]"], run_dir)
     offline = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline) == 1
-    summary = json.loads((offline[0] / "files" / "wandb-summary.json").read_text())
+    # wandb 0.31 keeps an offline run as one binary transaction log (no wandb-summary.json);
+    # the summary's keys and values are stored in it as text.
+    record = next(offline[0].glob("run-*.wandb")).read_bytes()
     metrics = read_json(run_dir / "metrics.json")
-    assert summary["eval_rouge_sum"] == pytest.approx(metrics["eval_rouge_sum"])
-    assert summary["best_checkpoint"] == metrics["best_checkpoint"]
+    assert b"best_checkpoint" in record and metrics["best_checkpoint"].encode() in record
+    assert b"eval_rouge_sum" in record and b"smoke" in record
+    debug = (offline[0] / "logs" / "debug.log").read_text(encoding="utf-8")
+    assert "finishing run" in debug and "exitcode: 0" in debug
 
 
 @pytest.mark.parametrize("override,expected", [
@@ -146,14 +149,15 @@ def test_kobart_trains_from_a_local_directory(data_dir, tmp_path):
 
     local = build_kobart_like_dir(tmp_path / "kobart-base-v2")
     run_dir = tmp_path / "run"
-    run_train(["model=kobart", f"model.name_or_path={local}", "debug=fast", "data.max_train_samples=200",
-               "training.epochs=5", "training.learning_rate=3e-3", "training.generation.max_length=24"],
-              run_dir)
+    run_train(["model=kobart", f"model.name_or_path={local}", "debug=fast", "data.max_train_samples=400",
+               "training.epochs=6", "training.learning_rate=3e-3", "training.generation.max_length=24",
+               "training.early_stopping_patience=6"], run_dir)
     metrics = read_json(run_dir / "metrics.json")
-    assert metrics["epoch"] == 5.0 and "eval_rouge_sum" in metrics
-    # Tags are generated and survive decoding: KoBART's tokenizer would have split them off.
+    assert metrics["epoch"] == 6.0 and metrics["eval_rouge_sum"] > 0
+    # Generated tags reach dev_predictions.csv with their particle attached (`#Person2#는`):
+    # unfixed, KoBART's tokenizer decodes them as `#Person2# 는`, or drops them as special tokens.
     predictions = pd.read_csv(run_dir / "dev_predictions.csv", keep_default_na=False)["prediction"]
-    assert predictions.str.contains(r"#Person\d#", regex=True).any(), predictions.tolist()
+    assert predictions.str.contains(r"#Person\d#[가-힣]", regex=True).any(), predictions.tolist()
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "final_model")
     model = AutoModelForSeq2SeqLM.from_pretrained(run_dir / "final_model")
     assert model.get_input_embeddings().num_embeddings == len(tokenizer)
