@@ -1,4 +1,4 @@
-"""The steps of a training run, called by `summarizer.train`."""
+"""The steps of a training run, shared by `python -m summarizer.train` and `summarizer.train()`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from summarizer.data.io import write_csv_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
-from summarizer.run_files import resolve_checkpoint, write_json_atomic
+from summarizer.results import TrainResult
+from summarizer.run_files import resolve_checkpoint, tee_output, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,19 @@ def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_datase
         compute_metrics=metrics,
         callbacks=callbacks + logger.callbacks(run_dir),
         _convert_="all",
+    )
+
+
+def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
+    """A training run in an existing run directory, its console mirrored into `train.log`."""
+    with tee_output(run_dir / "train.log"):
+        final = train(cfg, run_dir)
+    return TrainResult(
+        run_dir=run_dir,
+        final_model_path=run_dir / "final_model",
+        best_checkpoint=final["best_checkpoint"],
+        eval_metrics={k: v for k, v in final.items() if k.startswith("eval_")},
+        metrics=final,
     )
 
 

@@ -16,28 +16,25 @@ from summarizer.errors import user_errors_exit
 log = logging.getLogger(__name__)
 
 
-def predict(cfg: DictConfig, out_dir: Path) -> Path | str:
-    import pandas as pd
-
-    from summarizer.data.io import write_csv_atomic
-    from summarizer.inference import load_model, summarize
+def run(cfg: DictConfig, out_dir: Path) -> Path | str:
+    """The command: summarize `cfg.text`, or a split into a submission scored when it can be."""
+    from summarizer.api import predict, write_submission
     from summarizer.rouge import rouge
     from summarizer.run_files import write_json_atomic
 
-    model, tokenizer = load_model(cfg.run)
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
     data = instantiate(cfg.data)
+    settings = dict(max_source_length=data.max_source_length, **generation)
     if cfg.text is not None:
-        summary = summarize(model, tokenizer, [cfg.text], data.max_source_length, 1, **generation)[0]
+        summary = predict(cfg.run, str(cfg.text), batch_size=1, **settings)
         print(summary)
         return summary
 
     frame = data.load(cfg.split, with_summary=False)
-    summaries = summarize(model, tokenizer, frame[data.text_column].tolist(),
-                          data.max_source_length, cfg.batch_size, **generation)
-    output = Path(cfg.output) if cfg.output else out_dir / "submission.csv"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_csv_atomic(pd.DataFrame({"fname": frame[data.id_column], "summary": summaries}), output)
+    summaries = predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
+                        **settings)
+    output = write_submission(summaries, cfg.output or out_dir / "submission.csv",
+                              fnames=frame[data.id_column].tolist())
     log.info("Wrote %d summaries to %s", len(summaries), output)
     if data.summary_column in frame.columns:
         scores = rouge(summaries, frame[data.summary_column].tolist())
@@ -50,7 +47,7 @@ def predict(cfg: DictConfig, out_dir: Path) -> Path | str:
 @hydra.main(config_path="../conf", config_name="predict", execution_whitelist=EXECUTION_WHITELIST)
 def main(cfg: DictConfig) -> None:
     with user_errors_exit():
-        predict(cfg, Path(HydraConfig.get().runtime.output_dir))
+        run(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
 if __name__ == "__main__":

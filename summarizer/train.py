@@ -1,4 +1,7 @@
-"""`python -m summarizer.train`: train, evaluate ROUGE, keep the best model (see README)."""
+"""`python -m summarizer.train`: train, evaluate ROUGE, keep the best model (see README).
+
+`summarizer.train()` runs the same steps from Python.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +13,17 @@ from omegaconf import DictConfig
 
 from summarizer.config import EXECUTION_WHITELIST, register_resolvers
 from summarizer.errors import user_errors_exit
-from summarizer.run_files import tee_output
 
 register_resolvers()
 
 
 @hydra.main(config_path="../conf", config_name="train", execution_whitelist=EXECUTION_WHITELIST)
 def main(cfg: DictConfig) -> float:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with user_errors_exit(), tee_output(run_dir / "train.log"):
+    with user_errors_exit():
         # Imported here so `--help` and `--cfg job` stay fast.
-        from summarizer.pipeline import train
+        from summarizer.pipeline import run
 
-        return train(cfg, run_dir)["eval_rouge_sum"]
+        return run(cfg, Path(HydraConfig.get().runtime.output_dir)).objective
 
 
 if __name__ == "__main__":

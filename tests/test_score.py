@@ -13,7 +13,7 @@ import pytest
 
 from summarizer.errors import SummarizerError
 from summarizer.run_files import write_json_atomic
-from summarizer.score import score_files
+from summarizer.scoring import score_files
 from tests.rouge_reference import TYPES, close, expected, mean_of
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,235 @@
+"""The Python API: `load_config`, `train`, `predict`, `write_submission`, `score`.
+
+The `python -m summarizer.*` commands call these functions, so a notebook gets the same
+config, run directory, files and numbers as the command line.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hydra import compose, initialize_config_dir
+from hydra.utils import execution_whitelist
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+from summarizer.errors import SummarizerError
+from summarizer.results import TrainResult
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] %(message)s"
+
+register_resolvers()
+
+
+def load_config(experiment: str | None = None, overrides: Sequence[str] = (),
+                config_name: str = "train") -> DictConfig:
+    """The config `python -m summarizer.<config_name> experiment=<experiment> <overrides>` runs.
+
+    It keeps Hydra's own `hydra` node (run directory, overrides) for `train`; nothing global
+    is left behind.
+    """
+    overrides = ([f"experiment={experiment}"] if experiment else []) + list(overrides)
+    with initialize_config_dir(config_dir=str(CONF_DIR), job_name=config_name):
+        return compose(config_name, overrides=overrides, return_hydra_config=True)
+
+
+def train(cfg: DictConfig) -> TrainResult:
+    """Run exactly what `python -m summarizer.train` runs for `cfg` (from `load_config`).
+
+    Creates the run directory with `.hydra/` and `train.log` as the command does, instantiates
+    every `_target_` under the same execution whitelist, and raises `SummarizerError` for a
+    user's mistake (the command prints it and exits with status 2).
+    """
+    from summarizer.pipeline import run
+
+    if "hydra" not in cfg:
+        raise SummarizerError("train() needs a config from summarizer.load_config(...); this "
+                              "one has no 'hydra' node (the run directory is defined there).")
+    job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    run_dir = _new_run_dir(Path(cfg.hydra.run.dir).resolve(), job_cfg)
+    _save_hydra_files(cfg, job_cfg, run_dir)
+    try:
+        with execution_whitelist(EXECUTION_WHITELIST), _log_to(run_dir / "train.log"):
+            return run(job_cfg, run_dir)
+    finally:
+        _release_memory()
+
+
+def _new_run_dir(run_dir: Path, job_cfg: DictConfig) -> Path:
+    """`run_dir`, or `run_dir_<n>` when a loop started another run there in the same second."""
+    resuming = job_cfg.training.get("resume_from_checkpoint") not in (None, "")
+    candidate, n = run_dir, 1
+    while not resuming and candidate.exists() and any(candidate.iterdir()):
+        candidate, n = run_dir.with_name(f"{run_dir.name}_{n}"), n + 1
+    candidate.mkdir(parents=True, exist_ok=True)
+    return candidate
+
+
+def _save_hydra_files(cfg: DictConfig, job_cfg: DictConfig, run_dir: Path) -> None:
+    """The `.hydra/` folder the command writes: the job config, Hydra's config, the overrides."""
+    hydra_dir = run_dir / ".hydra"
+    hydra_dir.mkdir(exist_ok=True)
+    hydra_cfg = OmegaConf.masked_copy(cfg, ["hydra"])
+    with open_dict(hydra_cfg):
+        hydra_cfg.hydra.runtime.output_dir = str(run_dir.resolve())
+    OmegaConf.save(job_cfg, hydra_dir / "config.yaml")
+    OmegaConf.save(hydra_cfg, hydra_dir / "hydra.yaml")
+    OmegaConf.save(OmegaConf.create(list(cfg.hydra.overrides.task)), hydra_dir / "overrides.yaml")
+
+
+@contextmanager
+def _log_to(path: Path) -> Iterator[None]:
+    """Log records go to the run's log file, and to the console unless the caller set up
+    logging; both handlers live for this run only, so none piles up in a loop."""
+    root = logging.getLogger()
+    # Bound to the real stderr now, before the run mirrors the console into the same file.
+    handlers = [logging.FileHandler(path, encoding="utf-8")]
+    if not root.handlers:
+        handlers.append(logging.StreamHandler())
+    level = root.level
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO if level in (logging.NOTSET, logging.WARNING) else level)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+
+
+def _release_memory() -> None:
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+Dialogues = str | Sequence[str] | pd.Series | pd.DataFrame
+
+
+def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *,
+            text_column: str = "dialogue", summary_column: str = "summary",
+            batch_size: int = 32, max_source_length: int | None = None,
+            **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
+    """Summaries of `dialogues` by a trained model, in the shape and order they came in.
+
+    `model`: a run directory (its `final_model/`), a model directory, or a `TrainResult`.
+    A string gives a string, a list a list, a Series a Series with the same index, and a
+    DataFrame a copy with a `summary_column` added (dialogues read from `text_column`).
+    `max_source_length` defaults to the training run's `data.max_source_length`; `generation`
+    (`num_beams=4`, `max_length=100`, ...) overrides the generation config saved with the model.
+    """
+    from summarizer.inference import load_model, model_dir, summarize
+
+    path = model.run_dir if isinstance(model, TrainResult) else Path(model)
+    loaded, tokenizer = load_model(path)
+    if max_source_length is None:
+        max_source_length = _trained_source_length(path, model_dir(path), tokenizer)
+
+    def run(texts: list[str]) -> list[str]:
+        return summarize(loaded, tokenizer, texts, max_source_length, batch_size, **generation)
+
+    if isinstance(dialogues, str):
+        return run([dialogues])[0]
+    if isinstance(dialogues, pd.DataFrame):
+        if text_column not in dialogues.columns:
+            raise SummarizerError(
+                f"The DataFrame has no '{text_column}' column (text_column); its columns are: "
+                f"{', '.join(map(str, dialogues.columns))}."
+            )
+        out = dialogues.copy()
+        out[summary_column] = run(dialogues[text_column].astype(str).tolist())
+        return out
+    if isinstance(dialogues, pd.Series):
+        return pd.Series(run(dialogues.astype(str).tolist()), index=dialogues.index,
+                         name=summary_column)
+    return run([str(d) for d in dialogues])
+
+
+def _trained_source_length(path: Path, directory: Path, tokenizer) -> int:
+    """The run's `data.max_source_length`, else what the tokenizer or model config allow."""
+    for config_file in (path / ".hydra" / "config.yaml", directory.parent / ".hydra" / "config.yaml"):
+        if config_file.is_file():
+            length = OmegaConf.load(config_file).get("data", {}).get("max_source_length")
+            if length:
+                return int(length)
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 100_000:
+        return limit
+    from transformers import AutoConfig
+
+    return int(AutoConfig.from_pretrained(directory).max_position_embeddings)
+
+
+def write_submission(summaries: pd.DataFrame | Sequence[str], path: str | os.PathLike[str], *,
+                     fnames: Sequence[str] | None = None, id_column: str = "fname",
+                     summary_column: str = "summary") -> Path:
+    """Write a competition submission (`fname,summary`) atomically; returns its path.
+
+    Give a DataFrame with both columns (as `predict` returns it), or summaries plus `fnames`.
+    """
+    from summarizer.data.io import write_csv_atomic
+
+    if isinstance(summaries, pd.DataFrame):
+        missing = [c for c in (id_column, summary_column) if c not in summaries.columns]
+        if missing:
+            raise SummarizerError(
+                f"write_submission: the DataFrame lacks {', '.join(missing)}; its columns are: "
+                f"{', '.join(map(str, summaries.columns))}."
+            )
+        frame = summaries[[id_column, summary_column]]
+    else:
+        summaries = list(summaries)
+        if fnames is None or len(fnames) != len(summaries):
+            raise SummarizerError(
+                f"write_submission: give one fname per summary ({len(summaries)} summaries, "
+                f"{'no' if fnames is None else len(fnames)} fnames)."
+            )
+        frame = pd.DataFrame({id_column: list(fnames), summary_column: summaries})
+    frame = frame.rename(columns={id_column: "fname", summary_column: "summary"})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(frame, path)
+    return path
+
+
+def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
+          references: str | os.PathLike[str] | pd.DataFrame | Sequence[str] | Sequence[Sequence[str]],
+          *, tokenizer: str = "whitespace", reference_columns: Sequence[str] | str | None = None,
+          prediction_column: str | None = None) -> dict[str, Any]:
+    """ROUGE as `python -m summarizer.score` computes it (the same dict as its JSON).
+
+    Either two CSV paths or two DataFrames (joined on `fname`), or aligned lists: one
+    prediction per example and, per example, a reference string or a list of references.
+    """
+    from summarizer import scoring
+
+    if isinstance(predictions, (str, os.PathLike)) and isinstance(references, (str, os.PathLike)):
+        return scoring.score_files(predictions, references, reference_columns, tokenizer,
+                                   prediction_column)
+    if isinstance(predictions, pd.DataFrame) and isinstance(references, pd.DataFrame):
+        return scoring.score_frames(predictions, references, reference_columns, tokenizer,
+                                    prediction_column)
+    if isinstance(predictions, (str, os.PathLike, pd.DataFrame)) or isinstance(
+            references, (str, os.PathLike, pd.DataFrame)):
+        raise SummarizerError("score: give two CSV paths, two DataFrames, or two lists.")
+    predictions, references = list(predictions), list(references)
+    if len(predictions) != len(references):
+        raise SummarizerError(f"score: {len(predictions)} predictions but {len(references)} "
+                              "references; give one (list of) reference(s) per prediction.")
+    lists = [[r] if isinstance(r, str) else list(r) for r in references]
+    width = len(lists[0]) if lists else 1
+    names = ["reference"] if width == 1 else [f"reference{i + 1}" for i in range(width)]
+    return scoring.score_texts(predictions, lists, names, tokenizer)
