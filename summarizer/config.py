@@ -13,7 +13,6 @@ EXECUTION_WHITELIST = [
     "summarizer.*",
     "transformers.MBartConfig",
     "transformers.Seq2SeqTrainingArguments",
-    "transformers.Seq2SeqTrainer",
     "transformers.DataCollatorForSeq2Seq",
     "transformers.EarlyStoppingCallback",
     # Callable objects that the targets above return are checked by their class too.
@@ -37,9 +36,32 @@ def _precision_flag(flag: str, precision: str) -> bool:
     return precision == flag
 
 
+def _sweep_job() -> tuple[str, int] | None:
+    """(sweep dir, job number) inside a `--multirun` job, else None."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    hydra_cfg = HydraConfig.get()
+    return str(hydra_cfg.sweep.dir), int(hydra_cfg.job.num)
+
+
+def _trial_name(name: str) -> str:
+    job = _sweep_job()
+    return name if job is None else f"{name}-trial-{job[1]}"
+
+
+def _sweep_group() -> str | None:
+    job = _sweep_job()
+    return None if job is None else job[0]
+
+
 def register_resolvers() -> None:
     for name, resolver in (("summarizer.precision", _precision_flag),
-                           ("summarizer.has_cuda", has_cuda)):
+                           ("summarizer.has_cuda", has_cuda),
+                           ("summarizer.trial_name", _trial_name),
+                           ("summarizer.sweep_group", _sweep_group)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_resolver(name, resolver)
 

@@ -18,6 +18,7 @@ from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
 from summarizer.results import TrainResult
 from summarizer.run_files import resolve_checkpoint, tee_output, write_json_atomic
+from summarizer.sweeps.trial import current_callbacks as trial_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_datase
     args = instantiate(cfg.training.args, output_dir=str(run_dir),
                        report_to=list(logger.report_to), _convert_="all")
     callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
+    callbacks += trial_callbacks()
     return instantiate(
         cfg.training.trainer,
         model=model,

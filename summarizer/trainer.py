@@ -1,0 +1,43 @@
+"""The trainer the `training.trainer` config builds."""
+
+from __future__ import annotations
+
+import torch
+from transformers import Seq2SeqTrainer
+
+from summarizer.errors import SummarizerError
+
+
+class TrainingDiverged(SummarizerError):
+    """The training loss stopped being a finite number."""
+
+
+class SummarizationTrainer(Seq2SeqTrainer):
+    """`Seq2SeqTrainer` that stops when the training loss is no longer finite.
+
+    transformers keeps training on NaN weights and, with `logging_nan_inf_filter` (on by
+    default), hides the non-finite losses from the logs; a run or a sweep trial should end
+    with the reason instead. A few non-finite steps in a row are tolerated, since mixed
+    precision can overflow once and recover.
+    """
+
+    def __init__(self, *args, max_nonfinite_steps: int = 3, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_nonfinite_steps = max_nonfinite_steps
+        self._nonfinite_steps = 0
+
+    def training_step(self, model, inputs, num_items_in_batch=None) -> torch.Tensor:
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if bool(torch.isfinite(loss).all()):
+            self._nonfinite_steps = 0
+            return loss
+        self._nonfinite_steps += 1
+        if self._nonfinite_steps >= self.max_nonfinite_steps:
+            raise TrainingDiverged(
+                f"Training diverged: the loss was {loss.item()} for {self._nonfinite_steps} "
+                f"steps in a row (step {self.state.global_step + 1}, epoch "
+                f"{self.state.epoch or 0:.2f}, learning rate {self.args.learning_rate:g}). "
+                "Lower training.learning_rate, raise training.warmup_steps, or use "
+                "training.precision=fp32."
+            )
+        return loss

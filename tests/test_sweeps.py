@@ -1,0 +1,164 @@
+"""Sweeps: `python -m summarizer.train hparams_search=optuna ...` and plain `--multirun` grids."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from matplotlib import image
+
+from summarizer.train import sweep_argv
+from tests.conftest import read_json
+
+pytestmark = pytest.mark.slow
+
+TRIAL_FILES = (".hydra/config.yaml", "train.log", "metrics.json", "dev_predictions.csv",
+               "final_model/config.json")
+PLOTS = ("optimization_history.png", "objective_vs_learning_rate.png",
+         "objective_vs_batch_size.png")
+FAILING_GRID = ['hydra.sweeper.params.training.learning_rate="choice(1e-3,1e6,-1)"',
+                "hydra.sweeper.params.training.batch_size=null", "hydra/sweeper/sampler=grid"]
+
+
+def sweep(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "summarizer.train", "debug=fast", *args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env={**os.environ})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def trials(sweep_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(sweep_dir / "trials.csv", keep_default_na=False)
+
+
+def assert_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    pixels = image.imread(path)
+    assert pixels.shape[0] >= 300 and pixels.shape[1] >= 400, path
+    assert pixels.std() > 0.01, f"{path} is blank"
+
+
+def test_optuna_preset_alone_starts_a_three_trial_sweep(data_dir, tmp_path):
+    out = tmp_path / "sweep"
+    sweep(["hparams_search=optuna", "hydra.sweeper.n_trials=3", f"hydra.sweep.dir={out}"],
+          tmp_path)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1", "2"]
+    for job in ("0", "1", "2"):
+        for name in TRIAL_FILES:
+            assert (out / job / name).is_file(), f"{job}/{name}"
+    table = trials(out)
+    assert table["trial"].tolist() == [0, 1, 2] and (table["state"] == "COMPLETE").all()
+    assert table["run_dir"].tolist() == [str(out / j) for j in ("0", "1", "2")]
+    for _, row in table.iterrows():
+        metrics = read_json(Path(row["run_dir"]) / "metrics.json")
+        assert row["eval_rouge_sum"] == pytest.approx(metrics["eval_rouge_sum"])
+        assert row["value"] == pytest.approx(metrics["eval_rouge_sum"])
+        assert row["epochs"] == metrics["epoch"] == 2
+        assert 1e-6 <= row["training.learning_rate"] <= 1e-3
+        assert row["training.batch_size"] in (8, 16, 32, 50)
+        config = yaml.safe_load((Path(row["run_dir"]) / ".hydra" / "config.yaml").read_text())
+        assert config["training"]["learning_rate"] == pytest.approx(row["training.learning_rate"])
+    results = yaml.safe_load((out / "optimization_results.yaml").read_text())
+    assert set(results["best_params"]) == {"training.learning_rate", "training.batch_size"}
+    assert results["best_value"] == pytest.approx(table["value"].max())
+    assert results["n_trials"] == 3 and results["states"] == {"COMPLETE": 3}
+    for name in PLOTS:
+        assert_png(out / name)
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    best = table.loc[table["trial"] == results["best_trial"]].iloc[0]
+    assert f"python -m summarizer.train training.learning_rate={best['training.learning_rate']}" \
+        in summary and "hparams_search" not in summary.split("```bash")[1]
+    assert all(f"]({name})" in summary for name in PLOTS)
+
+
+def test_a_raising_and_a_diverging_trial_do_not_stop_the_sweep(data_dir, tmp_path):
+    out = tmp_path / "sweep"
+    proc = sweep(["hparams_search=optuna", *FAILING_GRID, f"hydra.sweep.dir={out}"], tmp_path)
+    table = trials(out).set_index("training.learning_rate")
+    assert table.loc[1e-3, "state"] == "COMPLETE"
+    assert (out / str(table.loc[1e-3, "job"]) / "metrics.json").is_file()
+    diverged = table.loc[1e6]
+    assert diverged["state"] == "FAIL" and "TrainingDiverged" in diverged["failure_reason"]
+    assert "loss was nan" in diverged["failure_reason"] or "loss was inf" in diverged["failure_reason"]
+    raised = table.loc[-1.0]
+    assert raised["state"] == "FAIL"
+    assert "training.learning_rate=-1 is invalid" in raised["failure_reason"]
+    results = yaml.safe_load((out / "optimization_results.yaml").read_text())
+    assert results["best_params"] == {"training.learning_rate": 1e-3}
+    assert results["states"] == {"COMPLETE": 1, "FAIL": 2}
+    assert "Trial" in proc.stderr + proc.stdout
+
+    # Only when every trial fails does the sweep fail.
+    all_bad = tmp_path / "all_bad"
+    proc = sweep(["hparams_search=optuna", 'hydra.sweeper.params.training.learning_rate="choice(-1,-2)"',
+                  *FAILING_GRID[1:], f"hydra.sweep.dir={all_bad}"], tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "All 2 trials of this sweep failed" in proc.stderr
+    assert (trials(all_bad)["state"] == "FAIL").all()
+
+
+def test_a_stored_study_continues_without_overwriting_or_repeating(data_dir, tmp_path):
+    out = tmp_path / "sweep"
+    args = ["hparams_search=optuna", "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={out}",
+            f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}",
+            "hydra.sweeper.study_name=resume", "hydra.sweeper.keep_weights=best",
+            "logger=wandb", "logger.mode=offline"]
+    sweep(args, tmp_path)
+    first = {job: (out / job / "metrics.json").stat().st_mtime_ns for job in ("0", "1")}
+    sweep(args, tmp_path)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
+    assert {job: (out / job / "metrics.json").stat().st_mtime_ns for job in first} == first
+    table = trials(out)
+    assert table["trial"].tolist() == [0, 1, 2, 3] and table["job"].tolist() == [0, 1, 2, 3]
+    params = list(zip(table["training.learning_rate"], table["training.batch_size"]))
+    assert len(set(params)) == 4, params
+    # keep_weights=best: exactly one trial still has weights.
+    with_weights = [j for j in "0123" if (out / j / "final_model").exists()
+                    or any((out / j).glob("checkpoint-*"))]
+    results = yaml.safe_load((out / "optimization_results.yaml").read_text())
+    assert with_weights == [str(results["best_trial"])]
+    assert results["n_trials"] == 4
+    # One WandB run per trial, named by trial and grouped by sweep.
+    for job in "0123":
+        runs = list((out / job / "wandb").glob("offline-run-*"))
+        assert len(runs) == 1
+        record = next(runs[0].glob("run-*.wandb")).read_bytes()
+        assert f"tiny_sample-trial-{job}".encode() in record and str(out).encode() in record
+
+
+def test_a_pruner_stops_a_trial_and_keeps_its_run(data_dir, tmp_path):
+    out = tmp_path / "sweep"
+    sweep(["hparams_search=optuna", "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={out}",
+           "+hydra.sweeper.pruner={_target_:optuna.pruners.ThresholdPruner,lower:1000.0}",
+           "training.epochs=3"], tmp_path)
+    row = trials(out).iloc[0]
+    assert row["state"] == "PRUNED" and row["failure_reason"] == "pruned after epoch 1"
+    assert read_json(out / "0" / "metrics.json")["epoch"] == 1
+    assert (out / "0" / "final_model" / "config.json").is_file()
+
+
+def test_a_plain_multirun_grid_writes_one_directory_per_job(data_dir, tmp_path):
+    out = tmp_path / "grid"
+    sweep(["-m", "training.learning_rate=1e-3,3e-3", f"hydra.sweep.dir={out}"], tmp_path)
+    for job, lr in (("0", 1e-3), ("1", 3e-3)):
+        assert (out / job / "metrics.json").is_file()
+        config = yaml.safe_load((out / job / ".hydra" / "config.yaml").read_text())
+        assert config["training"]["learning_rate"] == lr
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["train", "hparams_search=optuna"], ["train", "--multirun", "hparams_search=optuna"]),
+    (["train", "-m", "hparams_search=optuna"], ["train", "-m", "hparams_search=optuna"]),
+    (["train", "hparams_search=optuna", "--cfg", "job"], ["train", "hparams_search=optuna", "--cfg", "job"]),
+    (["train", "training.epochs=2"], ["train", "training.epochs=2"]),
+    (["train", "hparams_search=null"], ["train", "hparams_search=null"]),
+])
+def test_the_preset_implies_multirun_only_when_running(argv, expected):
+    assert sweep_argv(argv) == expected
