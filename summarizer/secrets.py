@@ -35,8 +35,8 @@ def redact(container: Any) -> Any:
 
 def _redact(value: Any, env_secrets: set[str]) -> Any:
     if isinstance(value, dict):
-        return {key: MASK if is_secret_name(key) and item is not None else _redact(item, env_secrets)
-                for key, item in value.items()}
+        return {key: MASK if is_secret_name(key) and item is not None
+                else _redact(item, env_secrets) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_redact(item, env_secrets) for item in value)
     if isinstance(value, str) and value in env_secrets:

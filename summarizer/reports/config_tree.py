@@ -34,7 +34,8 @@ def _is_branch(value: Any) -> bool:
     """Non-empty mappings, and lists that hold mappings or lists, get their own branch."""
     if isinstance(value, dict):
         return bool(value)
-    return isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value)
+    return isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple))
+                                                    for v in value)
 
 
 def _add(node: Tree, value: dict | list | tuple) -> None:

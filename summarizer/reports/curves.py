@@ -55,7 +55,9 @@ def learning_curves(log_history: Sequence[dict], metric: str | None, greater_is_
     rouge_keys = [key for key in ROUGE_KEYS if any(key in e for e in evals)]
     for key in rouge_keys:
         points = [(e["epoch"], e[key]) for e in evals if key in e]
-        rouge_axes.plot(*zip(*points), marker="o", label=ROUGE_NAMES[key])
+        # Dashed ROUGE-L stays visible where it equals ROUGE-1 (short summaries often do).
+        rouge_axes.plot(*zip(*points), marker="o", label=ROUGE_NAMES[key],
+                        linestyle="--" if key == "eval_rougeL" else "-")
     if best is not None:
         rouge_axes.axvline(best["epoch"], color="gray", linestyle="--")
         if metric in rouge_keys:

@@ -26,7 +26,8 @@ def evaluation_line(metrics: dict, epoch: float, epochs: float, metric: str | No
     `metrics` is this evaluation's (with its `step`); `best` is the best evaluation so far,
     this one included.
     """
-    parts = [f"epoch {format_epoch(epoch)}/{format_epoch(epochs)}: eval loss {metrics['eval_loss']:.4f}"]
+    head = f"epoch {format_epoch(epoch)}/{format_epoch(epochs)}: "
+    parts = [f"{head}eval loss {metrics['eval_loss']:.4f}"]
     if all(key in metrics for key in ("eval_rouge1", "eval_rouge2", "eval_rougeL")):
         parts.append(f"ROUGE-1/2/L {metrics['eval_rouge1']:.2f} / {metrics['eval_rouge2']:.2f} / "
                      f"{metrics['eval_rougeL']:.2f}")

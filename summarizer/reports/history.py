@@ -10,7 +10,7 @@ ROUGE_NAMES = {"eval_rouge1": "ROUGE-1", "eval_rouge2": "ROUGE-2", "eval_rougeL"
 
 
 def train_losses(log_history: Sequence[dict]) -> list[dict]:
-    """The periodic training logs (`loss` at `step`); the end-of-training summary has `train_loss`."""
+    """The periodic training logs (`loss` at `step`), not the end-of-training `train_loss`."""
     return [entry for entry in log_history if "loss" in entry and "step" in entry]
 
 
@@ -18,7 +18,8 @@ def evaluations(log_history: Sequence[dict]) -> list[dict]:
     return [entry for entry in log_history if "eval_loss" in entry]
 
 
-def best_evaluation(log_history: Sequence[dict], metric: str, greater_is_better: bool) -> dict | None:
+def best_evaluation(log_history: Sequence[dict], metric: str,
+                    greater_is_better: bool) -> dict | None:
     """The evaluation the trainer keeps as best: the first one that reached the best value."""
     scored = [entry for entry in evaluations(log_history) if metric in entry]
     if not scored:

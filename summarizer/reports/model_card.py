@@ -57,7 +57,7 @@ ids = tokenizer(dialogue, add_special_tokens=False, truncation=True,
                 max_length={facts.max_source_length - 2})["input_ids"]
 inputs = torch.tensor([[tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]])
 with torch.inference_mode():
-    output = model.generate(inputs)  # the training run's generation settings are saved with the model
+    output = model.generate(inputs)  # with the generation settings saved by the training run
 print(tokenizer.decode(output[0], skip_special_tokens=True))
 ```'''
 
@@ -113,5 +113,5 @@ Dev split, best checkpoint (ROUGE F1 on a 0-100 scale, whitespace tokens, Hangul
 transformers 5 removed `pipeline("summarization")` (this model was saved with transformers
 {transformers.__version__}), so the model and tokenizer are loaded directly as above.
 With the `summarizer` project installed, `python -m summarizer.predict run=<this directory>
-text='...'` summarizes one dialogue, and `data=<data option> split=test` a whole split.
+"text='<dialogue>'"` summarizes one dialogue, and `data=<data option> split=test` a whole split.
 """

@@ -28,7 +28,8 @@ def write_summary(facts: RunFacts) -> None:
 
 
 def write_model_card(facts: RunFacts) -> None:
-    write_text_atomic(model_card.model_card_markdown(facts), facts.final_model / model_card.FILENAME)
+    write_text_atomic(model_card.model_card_markdown(facts),
+                      facts.final_model / model_card.FILENAME)
 
 
 def write_run_reports(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData,

@@ -61,7 +61,7 @@ Dev metrics of the final (best) model on {facts.dev_rows} dev rows.
 {table}
 
 Summaries of the test split with this model (add `split=dev` to score the dev split,
-`text='...'` for one dialogue):
+`"text='<dialogue>'"` for one dialogue):
 
 ```bash
 {facts.predict_command}
