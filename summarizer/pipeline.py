@@ -16,6 +16,9 @@ from summarizer.data.io import write_csv_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
+from summarizer.reports.config_tree import write_config_tree
+from summarizer.reports.evaluation_log import EvaluationLogCallback
+from summarizer.reports.run_reports import write_run_reports
 from summarizer.results import TrainResult
 from summarizer.run_files import resolve_checkpoint, tee_output, write_json_atomic
 from summarizer.sweeps.trial import current_callbacks as trial_callbacks
@@ -50,7 +53,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_datase
         data_collator=instantiate(cfg.training.collator, tokenizer=tokenizer, model=model),
         processing_class=tokenizer,
         compute_metrics=metrics,
-        callbacks=callbacks + logger.callbacks(run_dir),
+        callbacks=callbacks + [EvaluationLogCallback()] + logger.callbacks(run_dir),
         _convert_="all",
     )
 
@@ -70,6 +73,7 @@ def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
 
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train, keep the best checkpoint, and write `final_model/`, `metrics.json` and predictions."""
+    write_config_tree(cfg, run_dir)
     check_training_values(cfg)
     checkpoint = resolve_checkpoint(cfg.training.resume_from_checkpoint, run_dir)
     set_seed(cfg.seed)
@@ -118,4 +122,5 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
              final["eval_rouge1"], final["eval_rouge2"], final["eval_rougeL"],
              final["eval_rouge_sum"], run_dir / "final_model")
+    write_run_reports(trainer, final, data, run_dir)
     return final

@@ -69,18 +69,24 @@ def tee_output(log_path: Path) -> Iterator[None]:
             sys.stdout, sys.stderr = out, err
 
 
-def write_text_atomic(text: str, path: str | Path) -> None:
+def write_bytes_atomic(data: bytes, path: str | Path) -> None:
     """Write through a temporary file and rename, so a crash never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        # mkstemp creates the file private (0600); results are meant to be shared.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(text: str, path: str | Path) -> None:
+    write_bytes_atomic(text.encode("utf-8"), path)
 
 
 def write_json_atomic(data: dict, path: str | Path) -> None:

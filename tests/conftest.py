@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from matplotlib.image import imread
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -18,6 +20,10 @@ CONF = ROOT / "conf"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["WANDB_MODE"] = "offline"
 os.environ.setdefault("WANDB_SILENT", "true")
+# A secret the shared run's config picks up from the environment; reports must never show it.
+SECRET_ENV = "SUMMARIZER_TEST_API_KEY"
+os.environ[SECRET_ENV] = "env-secret-5d1c9a"
+LITERAL_SECRET = "hf-literal-secret-7b2e"
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +64,9 @@ SHARED_RUN_ARGS = [
     "data.max_dev_samples=60",
     f"training.epochs={SHARED_EPOCHS}",
     "training.save_total_limit=2",
+    # Secrets in the config: one under a secret name, one interpolated from the environment.
+    f"+hub_token={LITERAL_SECRET}",
+    f"+report_note=${{oc.env:{SECRET_ENV}}}",
 ]
 
 
@@ -70,3 +79,15 @@ def trained_run(tmp_path_factory, data_dir) -> Path:
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def image_is_a_real_plot(path: Path) -> np.ndarray:
+    """The PNG at `path` as pixels, checked to be a drawn figure rather than a blank canvas."""
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[0] >= 300 and image.shape[1] >= 600, image.shape
+    colours = np.unique(image.reshape(-1, image.shape[2]), axis=0)
+    assert len(colours) > 50  # lines, markers, text; a blank figure has one colour
+    # Not almost all background: the drawing covers a real share of the pixels.
+    background = (image[..., :3] > 0.98).all(axis=-1).mean()
+    assert background < 0.97, background
+    return image

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import csv
+import os
+import re
+import shlex
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
+import yaml
 from rouge_score import rouge_scorer
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from tests.conftest import SHARED_EPOCHS, SHARED_RUN_ARGS, read_json, run_train
+from tests.conftest import (
+    LITERAL_SECRET,
+    SECRET_ENV,
+    SHARED_EPOCHS,
+    SHARED_RUN_ARGS,
+    image_is_a_real_plot,
+    read_json,
+    run_train,
+)
 from tests.rouge_reference import SplitTokenizer
 
 pytestmark = pytest.mark.slow
@@ -71,6 +85,85 @@ def test_final_model_loads_and_writes_korean(trained_run, data_dir):
     output = model.generate(**inputs, max_new_tokens=40)
     text = tokenizer.decode(output[0], skip_special_tokens=True)
     assert any("\uac00" <= ch <= "\ud7a3" for ch in text), text
+
+
+def best_epoch(run_dir) -> int:
+    evals = pd.read_csv(run_dir / "log.csv").dropna(subset=["eval_rouge_sum"])
+    return int(evals.loc[evals["eval_rouge_sum"].idxmax(), "epoch"])
+
+
+def code_block(markdown: str, language: str) -> str:
+    blocks = re.findall(rf"```{language}\n(.*?)```", markdown, re.DOTALL)
+    assert len(blocks) == 1, markdown
+    return blocks[0]
+
+
+def test_train_log_has_one_line_per_evaluation(trained_run):
+    log = (trained_run / "train.log").read_text(encoding="utf-8")
+    lines = re.findall(r"epoch (\d+)/(\d+): eval loss \d+\.\d{4}, ROUGE-1/2/L [\d.]+ / [\d.]+ / "
+                       r"[\d.]+, rouge_sum ([\d.]+), (new best|best so far [\d.]+ \(rouge_sum\) "
+                       r"at epoch \d+)", log)
+    assert [(int(e), int(n)) for e, n, _, _ in lines] == [
+        (epoch, SHARED_EPOCHS) for epoch in range(1, SHARED_EPOCHS + 1)]
+    evals = pd.read_csv(trained_run / "log.csv").dropna(subset=["eval_rouge_sum"])
+    assert [float(s) for _, _, s, _ in lines] == pytest.approx(
+        evals["eval_rouge_sum"].round(2).tolist(), abs=0.006)
+    assert lines[0][3] == "new best"
+    assert max(int(e) for e, _, _, best in lines if best == "new best") == best_epoch(trained_run)
+
+
+def test_learning_curves_are_drawn(trained_run):
+    image = image_is_a_real_plot(trained_run / "learning_curves.png")
+    assert image.shape[:2] == (450, 1200)
+
+
+def test_summary_names_the_run_metrics_and_a_working_predict_command(trained_run, tmp_path):
+    summary = (trained_run / "summary.md").read_text(encoding="utf-8")
+    metrics = read_json(trained_run / "metrics.json")
+    assert f"| best epoch | {best_epoch(trained_run)} of {SHARED_EPOCHS} trained" in summary
+    for name, key in (("ROUGE-1", "eval_rouge1"), ("ROUGE-2", "eval_rouge2"),
+                      ("ROUGE-L", "eval_rougeL"), ("rouge_sum", "eval_rouge_sum")):
+        assert f"| {name} | {metrics[key]:.2f} |" in summary, name
+    assert f"| throughput | {metrics['train_samples_per_second']:.1f} samples/s |" in summary
+    assert f"`{trained_run / 'final_model'}`" in summary
+    assert summary in (trained_run / "train.log").read_text(encoding="utf-8")
+    command = shlex.split(code_block(summary, "bash"))
+    assert command[:3] == ["python", "-m", "summarizer.predict"]
+    proc = subprocess.run([sys.executable, *command[1:], "text='#Person1#: 내일 3시에 만나요.'",
+                           f"hydra.run.dir={tmp_path}"], cwd=tmp_path, check=False,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in proc.stdout), proc.stdout
+
+
+def test_model_card_describes_the_final_model(trained_run, capsys):
+    card = (trained_run / "final_model" / "README.md").read_text(encoding="utf-8")
+    meta = yaml.safe_load(re.match(r"---\n(.*?)\n---\n", card, re.DOTALL).group(1))
+    assert meta["library_name"] == "transformers" and meta["pipeline_tag"] == "summarization"
+    metrics = read_json(trained_run / "metrics.json")
+    reported = {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
+    for kind in ("rouge1", "rouge2", "rougeL", "rouge_sum", "loss"):
+        assert reported[kind] == pytest.approx(metrics[f"eval_{kind}"], abs=1e-4), kind
+    assert f"| rouge_sum | {metrics['eval_rouge_sum']:.2f} |" in card
+    assert "trained from scratch" in card and "data option `sample`" in card.lower()
+    assert "60 dev rows" in card
+    command = code_block(card, "bash")
+    assert command.startswith("python -m summarizer.train ") and "logger=csv" in command
+    assert "+hub_token=***" in command
+    # The usage example in the card runs as written.
+    exec(code_block(card, "python"), {})
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in capsys.readouterr().out)
+
+
+def test_reports_hide_the_configs_secrets(trained_run):
+    tree = (trained_run / "config_tree.txt").read_text(encoding="utf-8")
+    assert "hub_token: ***" in tree and "report_note: ***" in tree
+    assert "max_dev_samples: 60" in tree
+    secrets = (LITERAL_SECRET, os.environ[SECRET_ENV])
+    for name in ("config_tree.txt", "train.log", "summary.md", "final_model/README.md"):
+        text = (trained_run / name).read_text(encoding="utf-8")
+        for secret in secrets:
+            assert secret not in text, name
 
 
 def test_resume_continues_from_a_checkpoint(trained_run, tmp_path):

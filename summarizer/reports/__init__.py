@@ -1,0 +1,1 @@
+"""What a person reads about a run: the config tree, per-evaluation lines, curves, summary, card."""

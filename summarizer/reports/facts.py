@@ -1,0 +1,95 @@
+"""What the end-of-run reports say about a run, gathered once from the trainer."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import Seq2SeqTrainer
+
+from summarizer.data.module import SummarizationData
+from summarizer.reports.evaluation_log import best_metric_key
+from summarizer.reports.history import best_evaluation
+from summarizer.secrets import redact_argument
+
+
+@dataclass
+class RunFacts:
+    name: str
+    run_dir: Path
+    metrics: dict  # metrics.json: the best model's final dev metrics and the training metrics
+    log_history: list[dict]
+    metric: str | None  # metric_for_best_model as logged (`eval_rouge_sum`)
+    greater_is_better: bool
+    base_model: str | None  # None: trained from scratch
+    architecture: str
+    parameters: int
+    data_name: str
+    data_dir: Path
+    train_rows: int
+    dev_rows: int
+    max_source_length: int
+    hyperparameters: dict[str, Any]
+    command: str  # the training command, secrets masked
+
+    @property
+    def best(self) -> dict | None:
+        if self.metric is None:
+            return None
+        return best_evaluation(self.log_history, self.metric, self.greater_is_better)
+
+    @property
+    def final_model(self) -> Path:
+        return self.run_dir / "final_model"
+
+    @property
+    def predict_command(self) -> str:
+        return shlex.join(["python", "-m", "summarizer.predict", f"run={self.run_dir}",
+                           f"data={self.data_name}", f"data.dir={self.data_dir}"])
+
+
+def training_command(argv: Sequence[str]) -> str:
+    """`python -m summarizer.train <overrides>`, with secret values masked."""
+    return shlex.join(["python", "-m", "summarizer.train",
+                       *(redact_argument(argument) for argument in argv[1:])])
+
+
+def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, run_dir: Path,
+              argv: Sequence[str]) -> RunFacts:
+    args, model = trainer.args, trainer.model
+    generation = model.generation_config
+    precision = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
+    return RunFacts(
+        name=args.run_name or run_dir.name,
+        run_dir=run_dir.resolve(),
+        metrics=metrics,
+        log_history=list(trainer.state.log_history),
+        metric=best_metric_key(args),
+        greater_is_better=bool(args.greater_is_better),
+        # A model built from a config has no name or path; pretrained weights keep theirs.
+        base_model=model.config.name_or_path or None,
+        architecture=type(model).__name__,
+        parameters=model.num_parameters(),
+        data_name=data.name,
+        data_dir=Path(data.dir).resolve(),
+        train_rows=len(trainer.train_dataset),
+        dev_rows=len(trainer.eval_dataset),
+        max_source_length=data.max_source_length,
+        hyperparameters={
+            "epochs (planned)": args.num_train_epochs,
+            "batch size per device": args.per_device_train_batch_size,
+            "gradient accumulation steps": args.gradient_accumulation_steps,
+            "learning rate": args.learning_rate,
+            "scheduler": str(getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type)),
+            "warm-up steps": args.warmup_steps,
+            "weight decay": args.weight_decay,
+            "precision": precision,
+            "seed": args.seed,
+            "best model by": args.metric_for_best_model,
+            "generation": f"num_beams={generation.num_beams}, max_length={generation.max_length}",
+        },
+        command=training_command(argv),
+    )

@@ -1,0 +1,117 @@
+"""`final_model/README.md`: a Hugging Face model card for the run's final model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import transformers
+import yaml
+
+from summarizer.reports.facts import RunFacts
+from summarizer.reports.history import ROUGE_NAMES
+from summarizer.reports.summary import best_epoch_text, metric_rows
+
+FILENAME = "README.md"
+# model-index metric types for the final dev metrics.
+METRIC_TYPES = {"eval_rouge1": "rouge1", "eval_rouge2": "rouge2", "eval_rougeL": "rougeL",
+                "eval_rouge_sum": "rouge_sum", "eval_loss": "loss"}
+
+
+def front_matter(facts: RunFacts) -> dict:
+    card = {
+        "language": ["ko"],
+        "library_name": "transformers",
+        "pipeline_tag": "summarization",
+        "tags": ["summarization", "dialogue-summarization", "korean", "seq2seq"],
+    }
+    # The hub reads `base_model` as a repository id; a local directory is named in the text only.
+    if facts.base_model and not Path(facts.base_model).exists():
+        card["base_model"] = facts.base_model
+    metrics = [{"type": kind, "name": ROUGE_NAMES.get(key, "eval loss"),
+                "value": round(float(facts.metrics[key]), 4)}
+               for key, kind in METRIC_TYPES.items() if key in facts.metrics]
+    card["model-index"] = [{
+        "name": facts.name,
+        "results": [{
+            "task": {"type": "summarization", "name": "Dialogue summarization"},
+            "dataset": {"name": f"{facts.data_name} (dev split)", "type": facts.data_name,
+                        "split": "dev"},
+            "metrics": metrics,
+        }],
+    }]
+    return card
+
+
+def usage(facts: RunFacts) -> str:
+    return f'''```python
+import torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+path = "{facts.final_model}"
+tokenizer = AutoTokenizer.from_pretrained(path)
+model = AutoModelForSeq2SeqLM.from_pretrained(path).eval()
+
+dialogue = "#Person1#: 내일 3시에 만나요. #Person2#: 좋아요, 회사 앞에서 봬요."
+# Inputs are `<s> dialogue </s>` as in training (KoBART-style tokenizers add neither by themselves).
+ids = tokenizer(dialogue, add_special_tokens=False, truncation=True,
+                max_length={facts.max_source_length - 2})["input_ids"]
+inputs = torch.tensor([[tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]])
+with torch.inference_mode():
+    output = model.generate(inputs)  # with the generation settings saved by the training run
+print(tokenizer.decode(output[0], skip_special_tokens=True))
+```'''
+
+
+def model_card_markdown(facts: RunFacts) -> str:
+    origin = (f"fine-tuned from `{facts.base_model}`" if facts.base_model
+              else "trained from scratch (random initialisation)")
+    hyperparameters = "\n".join(f"| {name} | {value} |" for name, value in
+                                [("best epoch", best_epoch_text(facts)),
+                                 *facts.hyperparameters.items()])
+    results = "\n".join(f"| {name} | {value} |" for name, value in metric_rows(facts.metrics))
+    header = yaml.safe_dump(front_matter(facts), allow_unicode=True, sort_keys=False)
+    return f"""---
+{header}---
+
+# {facts.name}
+
+A Korean dialogue summarization model: `{facts.architecture}`, {facts.parameters / 1e6:.2f}M
+parameters, {origin}.
+Inputs are dialogues with `#Person1#:`-style speaker tags, truncated to {facts.max_source_length}
+tokens; summaries keep the tags.
+
+## Training data
+
+Data option `{facts.data_name}` (`{facts.data_dir}`):
+{facts.train_rows} training rows, {facts.dev_rows} dev rows.
+
+## Training
+
+| | |
+|---|---|
+{hyperparameters}
+
+Produced by:
+
+```bash
+{facts.command}
+```
+
+## Results
+
+Dev split, best checkpoint (ROUGE F1 on a 0-100 scale, whitespace tokens, Hangul kept;
+`rouge_sum` = ROUGE-1 + ROUGE-2 + ROUGE-L):
+
+| metric | value |
+|---|---|
+{results}
+
+## How to use
+
+{usage(facts)}
+
+transformers 5 removed `pipeline("summarization")` (this model was saved with transformers
+{transformers.__version__}), so the model and tokenizer are loaded directly as above.
+With the `summarizer` project installed, `python -m summarizer.predict run=<this directory>
+"text='<dialogue>'"` summarizes one dialogue, and `data=<data option> split=test` a whole split.
+"""

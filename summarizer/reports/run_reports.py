@@ -1,0 +1,53 @@
+"""Writing the end-of-run reports, after `final_model/` and `metrics.json` are saved."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from transformers import Seq2SeqTrainer
+
+from summarizer.data.module import SummarizationData
+from summarizer.reports import curves, model_card, summary
+from summarizer.reports.facts import RunFacts, run_facts
+from summarizer.run_files import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+
+def write_curves(facts: RunFacts) -> None:
+    curves.write_learning_curves(facts.log_history, facts.run_dir / curves.FILENAME, facts.metric,
+                                 facts.greater_is_better, title=facts.name)
+
+
+def write_summary(facts: RunFacts) -> None:
+    text = summary.summary_markdown(facts)
+    write_text_atomic(text, facts.run_dir / summary.FILENAME)
+    log.info("Run summary (%s):\n%s", facts.run_dir / summary.FILENAME, text)
+
+
+def write_model_card(facts: RunFacts) -> None:
+    write_text_atomic(model_card.model_card_markdown(facts),
+                      facts.final_model / model_card.FILENAME)
+
+
+def write_run_reports(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData,
+                      run_dir: Path) -> None:
+    """Learning curves, `summary.md` and the model card, each on its own.
+
+    A report that fails is logged and skipped: the run's model and metrics are already saved, and
+    a sweep must not lose a trial over a plot.
+    """
+    try:
+        facts = run_facts(trainer, metrics, data, run_dir, sys.argv)
+    except Exception:
+        log.warning("Could not gather the run's facts; no reports written", exc_info=True)
+        return
+    for name, write in (("learning curves", write_curves), ("summary", write_summary),
+                        ("model card", write_model_card)):
+        try:
+            write(facts)
+        except Exception:
+            log.warning("Could not write the %s; the model and metrics.json are saved", name,
+                        exc_info=True)

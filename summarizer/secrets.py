@@ -1,0 +1,63 @@
+"""Masking secrets (API keys, tokens, passwords) before a config is printed, saved or logged."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+MASK = "***"
+SECRET_SUFFIXES = ("token", "key", "password", "secret")
+
+
+def is_secret_name(name: object) -> bool:
+    """`api_key`, `hf_token`, `WANDB_API_KEY`, `db_password`: names that end in a secret suffix."""
+    return str(name).lower().endswith(SECRET_SUFFIXES)
+
+
+def secret_env_values() -> set[str]:
+    """Current values of environment variables with secret names (`WANDB_API_KEY`, `HF_TOKEN`).
+
+    A config can carry such a value under any key, through `${oc.env:WANDB_API_KEY}`.
+    """
+    return {value for name, value in os.environ.items() if value and is_secret_name(name)}
+
+
+def redact(container: Any) -> Any:
+    """A copy of a plain dict/list container with its secrets replaced by `***`.
+
+    Masked: every value under a key with a secret name (the whole subtree when it is a dict or a
+    list) and every string equal to the value of a secret environment variable. A `None` under a
+    secret name stays `None`: it says that nothing is set and reveals nothing.
+    """
+    return _redact(container, secret_env_values())
+
+
+def _redact(value: Any, env_secrets: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {key: MASK if is_secret_name(key) and item is not None
+                else _redact(item, env_secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact(item, env_secrets) for item in value)
+    if isinstance(value, str) and value in env_secrets:
+        return MASK
+    return value
+
+
+_OVERRIDE = re.compile(r"^(?P<key>[~+]{0,2}[\w.@/-]+)=(?P<value>.*)$", re.DOTALL)
+
+
+def redact_argument(argument: str) -> str:
+    """A command-line argument with its value masked when it is a secret.
+
+    `+logger.api_key=abc` becomes `+logger.api_key=***` (the key has a secret name);
+    so does any `key=value` or bare argument whose value is a secret environment variable's value.
+    """
+    env_secrets = secret_env_values()
+    match = _OVERRIDE.match(argument)
+    if match is None:
+        return MASK if argument in env_secrets else argument
+    key, value = match["key"], match["value"]
+    if is_secret_name(key) or value in env_secrets:
+        return f"{key}={MASK}"
+    return argument
