@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from summarizer.config import EXECUTION_WHITELIST
-from summarizer.errors import user_errors_exit
+from summarizer.errors import SummarizerError, user_errors_exit
 
 log = logging.getLogger(__name__)
 
@@ -20,21 +20,31 @@ def predict(cfg: DictConfig, out_dir: Path) -> Path | str:
     import pandas as pd
 
     from summarizer.data.io import write_csv_atomic
-    from summarizer.inference import load_model, summarize
+    from summarizer.inference import load_model, model_dir, summarize
     from summarizer.rouge import rouge
     from summarizer.run_files import write_json_atomic
 
-    model, tokenizer = load_model(cfg.run)
+    # Everything the user can get wrong is checked before the model is loaded.
+    model_dir(cfg.run)
+    if not isinstance(cfg.batch_size, int) or cfg.batch_size < 1:
+        raise SummarizerError(f"batch_size={cfg.batch_size} is invalid: it must be an integer "
+                              ">= 1.")
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
     data = instantiate(cfg.data)
     if cfg.text is not None:
-        summary = summarize(model, tokenizer, [cfg.text], data.max_source_length, 1, **generation)[0]
+        if not str(cfg.text).strip():
+            raise SummarizerError("text= is empty: give the dialogue to summarize, e.g. "
+                                  "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
+        model, tokenizer = load_model(cfg.run)
+        summary = summarize(model, tokenizer, [str(cfg.text)], data.max_source_length, 1,
+                            **generation)[0]
         print(summary)
         return summary
 
-    frame = data.load(cfg.split, with_summary=False)
+    frame = data.load(cfg.split, for_prediction=True)
+    model, tokenizer = load_model(cfg.run)
     summaries = summarize(model, tokenizer, frame[data.text_column].tolist(),
-                          data.max_source_length, cfg.batch_size, **generation)
+                          data.max_source_length, cfg.batch_size, split=cfg.split, **generation)
     output = Path(cfg.output) if cfg.output else out_dir / "submission.csv"
     output.parent.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(pd.DataFrame({"fname": frame[data.id_column], "summary": summaries}), output)
