@@ -131,8 +131,8 @@ def test_empty_training_rows_can_stop_the_run(tmp_path):
         make_data(tmp_path, empty_rows="fail").load("train")
     assert str(err.value) == (
         f"{tmp_path / 'train.csv'} has 7 rows with an empty 'dialogue': 't1' (row 2), "
-        "'t2' (row 3), 't3' (row 4), 't4' (row 5), 't5' (row 6) and 2 more. Fill in or delete these rows, or set "
-        "data.empty_rows=drop to skip them.")
+        "'t2' (row 3), 't3' (row 4), 't4' (row 5), 't5' (row 6) and 2 more. Fill in or delete "
+        "these rows, or set data.empty_rows=drop to skip them.")
 
 
 def test_unknown_empty_rows_option_is_refused(tmp_path):
