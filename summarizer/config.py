@@ -131,7 +131,7 @@ def check_best_metric(args: DictConfig) -> None:
             "prefix is optional)."
         )
     greater = args.get("greater_is_better")
-    if name == "loss" and greater or name.startswith("rouge") and greater is False:
+    if (name == "loss" and greater) or (name.startswith("rouge") and greater is False):
         better = "lower" if name == "loss" else "higher"
         raise SummarizerError(
             f"training.args.metric_for_best_model={metric} is better when {better}, but "

@@ -19,9 +19,10 @@ from summarizer.data.features import build_dataset
 from summarizer.data.module import SummarizationData
 from summarizer.errors import SummarizerError
 from summarizer.inference import model_dir
+from summarizer.predict import predict
 from summarizer.run_files import resolve_checkpoint
 from summarizer.tokenization import train_tokenizer
-from tests.conftest import ROOT, compose_train
+from tests.conftest import CONF, ROOT, compose_train
 
 register_resolvers()
 
@@ -336,3 +337,20 @@ def test_predict_checks_its_data_before_loading_the_model(tmp_path):
     assert (f"{raw / 'test.csv'} has duplicate 'fname' values (set by data.id_column): "
             "'a' (rows 1, 2)") in output
     assert "Traceback" not in output and "Loaded" not in output
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("text=' '", "text= is empty: give the dialogue to summarize"),
+    ("batch_size=0", "batch_size=0 is invalid: it must be an integer >= 1."),
+])
+def test_predict_arguments_are_checked_before_loading(tmp_path, override, expected):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
+        (tmp_path / name).write_text("not a model")  # loading it would fail differently
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF)):
+        cfg = compose("predict", overrides=[f"run={tmp_path}", override])
+    with pytest.raises(SummarizerError, match=re.escape(expected)):
+        predict(cfg, tmp_path)
