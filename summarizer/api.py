@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import execution_whitelist
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+from summarizer.config import API_OVERRIDES, EXECUTION_WHITELIST, register_resolvers
 from summarizer.errors import SummarizerError
 from summarizer.results import TrainResult
 
@@ -38,7 +38,12 @@ def load_config(experiment: str | None = None, overrides: Sequence[str] = (),
     """
     overrides = ([f"experiment={experiment}"] if experiment else []) + list(overrides)
     with initialize_config_dir(config_dir=str(CONF_DIR), job_name=config_name):
-        return compose(config_name, overrides=overrides, return_hydra_config=True)
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    # Exactly what the caller gave: a config file can pre-fill Hydra's record of the overrides,
+    # and `train` treats these like the command line (trust_remote_code may only come from it).
+    with open_dict(cfg):
+        cfg.hydra.overrides.task = overrides
+    return cfg
 
 
 def train(cfg: DictConfig) -> TrainResult:
@@ -56,10 +61,12 @@ def train(cfg: DictConfig) -> TrainResult:
     job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     run_dir = _new_run_dir(Path(cfg.hydra.run.dir).resolve(), job_cfg)
     _save_hydra_files(cfg, job_cfg, run_dir)
+    token = API_OVERRIDES.set(list(cfg.hydra.overrides.task))
     try:
         with execution_whitelist(EXECUTION_WHITELIST), _log_to(run_dir / "train.log"):
             return run(job_cfg, run_dir)
     finally:
+        API_OVERRIDES.reset(token)
         _release_memory()
 
 
@@ -122,13 +129,14 @@ Dialogues = str | Sequence[str] | pd.Series | pd.DataFrame
 def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *,
             text_column: str = "dialogue", summary_column: str = "summary",
             batch_size: int = 32, max_source_length: int | None = None,
-            **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
+            split: str | None = None, **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
     """Summaries of `dialogues` by a trained model, in the shape and order they came in.
 
     `model`: a run directory (its `final_model/`), a model directory, or a `TrainResult`.
     A string gives a string, a list a list, a Series a Series with the same index, and a
     DataFrame a copy with a `summary_column` added (dialogues read from `text_column`).
-    `max_source_length` defaults to the training run's `data.max_source_length`; `generation`
+    `max_source_length` defaults to the training run's `data.max_source_length`; `split` names
+    the dialogues in the log line that counts truncated ones; `generation`
     (`num_beams=4`, `max_length=100`, ...) overrides the generation config saved with the model.
     """
     from summarizer.inference import load_model, model_dir, summarize
@@ -139,7 +147,8 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
         max_source_length = _trained_source_length(path, model_dir(path), tokenizer)
 
     def run(texts: list[str]) -> list[str]:
-        return summarize(loaded, tokenizer, texts, max_source_length, batch_size, **generation)
+        return summarize(loaded, tokenizer, texts, max_source_length, batch_size, split=split,
+                         **generation)
 
     if isinstance(dialogues, str):
         return run([dialogues])[0]

@@ -22,12 +22,16 @@ from summarizer.tokenization import decode
 
 log = logging.getLogger(__name__)
 
+# One file, or the index of a sharded checkpoint (large models).
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+
 
 def model_dir(path: str | Path) -> Path:
-    """A run directory (its `final_model/`) or a model directory itself."""
+    """A run directory (its `final_model/`) or a model directory itself, checked to be complete."""
     path = Path(path)
     for candidate in (path / "final_model", path):
         if (candidate / "config.json").is_file():
+            _check_complete(candidate)
             return candidate
     raise SummarizerError(
         f"{path} holds no model: expected a run directory with final_model/ or a directory with "
@@ -35,23 +39,42 @@ def model_dir(path: str | Path) -> Path:
     )
 
 
+def _check_complete(directory: Path) -> None:
+    """Weights as safetensors (never a pickle, which can run code) and a tokenizer."""
+    if not any((directory / name).is_file() for name in SAFETENSORS_FILES):
+        pickled = " (its pytorch_model.bin is a pickle and is not loaded)" if (
+            directory / "pytorch_model.bin").is_file() else ""
+        raise SummarizerError(
+            f"{directory} has config.json but no model.safetensors{pickled}. Point run= at the "
+            "final_model/ or a checkpoint-* directory of a finished run."
+        )
+    if not (directory / "tokenizer_config.json").is_file():
+        raise SummarizerError(
+            f"{directory} has model weights but no tokenizer (tokenizer_config.json). Point run= "
+            "at the final_model/ or a checkpoint-* directory of a finished run."
+        )
+
+
 def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     directory = model_dir(path)
     tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = AutoModelForSeq2SeqLM.from_pretrained(directory)
+    model = AutoModelForSeq2SeqLM.from_pretrained(directory, use_safetensors=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     log.info("Loaded %s from %s on %s", type(model).__name__, directory, device)
     return model.to(device).eval(), tokenizer
 
 
 def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialogues: list[str],
-              max_source_length: int, batch_size: int = 32, **generation) -> list[str]:
+              max_source_length: int, batch_size: int = 32, split: str | None = None,
+              **generation) -> list[str]:
     """Summaries in the order of `dialogues`.
 
     Batches are cut from inputs sorted by length, so padding (and beam search over padding)
-    stays small; results are put back in input order.
+    stays small; results are put back in input order. `split` names the dialogues in the log
+    line that counts the truncated ones.
     """
-    encoded = encode_texts(tokenizer, dialogues, max_source_length, bos=True)
+    encoded = encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
+                           split=split)
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
     precision = auto_precision()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)

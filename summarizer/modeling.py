@@ -39,10 +39,17 @@ def from_config(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) ->
 
 
 def from_pretrained(
-    name_or_path: str, tokenizer: PreTrainedTokenizerBase, **kwargs
+    name_or_path: str, tokenizer: PreTrainedTokenizerBase, trust_remote_code: bool = False,
+    **kwargs
 ) -> PreTrainedModel:
-    """Pretrained weights, with the embeddings grown for tokens the data added to the tokenizer."""
-    model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, **kwargs)
+    """Pretrained weights, with the embeddings grown for tokens the data added to the tokenizer.
+
+    `trust_remote_code` comes from `model.trust_remote_code`, which only the command line or
+    the environment may switch on (`summarizer.config.check_trust_remote_code`).
+    """
+    model = AutoModelForSeq2SeqLM.from_pretrained(
+        name_or_path, trust_remote_code=trust_remote_code, **kwargs
+    )
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
         log.info("Resized embeddings to %d for the data's special tokens", len(tokenizer))

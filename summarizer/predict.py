@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from summarizer.config import EXECUTION_WHITELIST
-from summarizer.errors import user_errors_exit
+from summarizer.errors import SummarizerError, user_errors_exit
 
 log = logging.getLogger(__name__)
 
@@ -19,20 +19,29 @@ log = logging.getLogger(__name__)
 def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     """The command: summarize `cfg.text`, or a split into a submission scored when it can be."""
     from summarizer.api import predict, write_submission
+    from summarizer.inference import model_dir
     from summarizer.rouge import rouge
     from summarizer.run_files import write_json_atomic
 
+    # Everything the user can get wrong is checked before the model is loaded.
+    model_dir(cfg.run)
+    if not isinstance(cfg.batch_size, int) or cfg.batch_size < 1:
+        raise SummarizerError(f"batch_size={cfg.batch_size} is invalid: it must be an integer "
+                              ">= 1.")
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
     data = instantiate(cfg.data)
     settings = dict(max_source_length=data.max_source_length, **generation)
     if cfg.text is not None:
+        if not str(cfg.text).strip():
+            raise SummarizerError("text= is empty: give the dialogue to summarize, e.g. "
+                                  "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
         summary = predict(cfg.run, str(cfg.text), batch_size=1, **settings)
         print(summary)
         return summary
 
-    frame = data.load(cfg.split, with_summary=False)
+    frame = data.load(cfg.split, for_prediction=True)
     summaries = predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
-                        **settings)
+                        split=cfg.split, **settings)
     output = write_submission(summaries, cfg.output or out_dir / "submission.csv",
                               fnames=frame[data.id_column].tolist())
     log.info("Wrote %d summaries to %s", len(summaries), output)

@@ -141,7 +141,9 @@ def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
     found = latest_checkpoint(path)
     if found is None:
         raise SummarizerError(
-            f"training.resume_from_checkpoint={value}: no complete checkpoint-* directory there."
+            f"training.resume_from_checkpoint={value}: no complete checkpoint-* directory there "
+            "(one with weights, optimizer, scheduler and trainer state). Give a checkpoint-* "
+            "directory or a run directory that has one, or leave the key unset to start afresh."
         )
     log.info("Resuming from %s", found)
     return str(found)

@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from summarizer.tokenization import adds_special_tokens
 
+log = logging.getLogger(__name__)
+
 
 def encode_texts(
-    tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, bos: bool
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, bos: bool,
+    what: str | None = None, split: str | None = None,
 ) -> list[list[int]]:
     """Token ids with EOS (and BOS when asked) whether or not the tokenizer adds them itself.
 
     KoBART's tokenizer adds neither, BART's adds both: handling it here keeps one format.
+    Texts longer than `max_length` are cut; given `what` they are ("dialogues"), one log line says
+    how many were, prefixed by `split` when given.
     """
     if adds_special_tokens(tokenizer):
-        ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-        return [seq if bos else seq[1:] for seq in ids]
-    room = max_length - (2 if bos else 1)
-    ids = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=room)["input_ids"]
-    head = [tokenizer.bos_token_id] if bos else []
-    return [head + seq + [tokenizer.eos_token_id] for seq in ids]
+        full = tokenizer(texts)["input_ids"]
+        truncated = sum(len(seq) > max_length for seq in full)
+        if truncated:
+            full = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        ids = [seq if bos else seq[1:] for seq in full]
+    else:
+        room = max_length - (2 if bos else 1)
+        # One token beyond the room tells which texts were cut, without encoding long texts whole.
+        ids = tokenizer(texts, add_special_tokens=False, truncation=True,
+                        max_length=room + 1)["input_ids"]
+        truncated = sum(len(seq) > room for seq in ids)
+        head = [tokenizer.bos_token_id] if bos else []
+        ids = [head + seq[:room] + [tokenizer.eos_token_id] for seq in ids]
+    if what is not None and truncated:
+        log.info("%s%d of %d %s longer than %d tokens were truncated",
+                 f"{split}: " if split else "", truncated, len(texts), what, max_length)
+    return ids
 
 
 def build_dataset(
@@ -32,11 +50,14 @@ def build_dataset(
     summary_column: str | None,
     max_source_length: int,
     max_target_length: int,
+    split: str | None = None,
 ) -> Dataset:
-    sources = encode_texts(tokenizer, frame[text_column].tolist(), max_source_length, bos=True)
+    """Inputs and labels of one split; `split` names it in the truncation counts of the log."""
+    sources = encode_texts(tokenizer, frame[text_column].tolist(), max_source_length, bos=True,
+                           what="dialogues", split=split)
     columns = {"input_ids": sources, "attention_mask": [[1] * len(s) for s in sources]}
     if summary_column is not None:
-        columns["labels"] = encode_texts(
-            tokenizer, frame[summary_column].tolist(), max_target_length, bos=False
-        )
+        columns["labels"] = encode_texts(tokenizer, frame[summary_column].tolist(),
+                                         max_target_length, bos=False, what="summaries",
+                                         split=split)
     return Dataset.from_dict(columns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -31,15 +32,63 @@ def read_table(path: str | Path, key: str) -> pd.DataFrame:
             f"Data file {path} does not exist (set by {key}). Put the file there or point "
             f"{key} (and data.dir) at it on the command line."
         )
+    if path.stat().st_size == 0:
+        raise _empty_file(path, key)
     try:
         frame = READERS[suffix](path)
-    except UnicodeDecodeError as err:
+    except UnicodeDecodeError:
+        raise SummarizerError(_not_utf8_message(path)) from None
+    except pd.errors.EmptyDataError:  # only blank lines
+        raise _empty_file(path, key) from None
+    except (ValueError, pd.errors.ParserError) as err:
+        where = _json_error_location(path) if suffix != ".csv" else ""
         raise SummarizerError(
-            f"{path} is not valid UTF-8 ({err.reason} at byte {err.start}). Re-save it as UTF-8."
+            f"{path} could not be read as {suffix[1:].upper()}{where}: {err}. Fix the file or "
+            f"point {key} at another one."
         ) from None
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise SummarizerError(f"{path} could not be read as {suffix[1:].upper()}: {err}") from None
     return frame.fillna("")
+
+
+def _empty_file(path: Path, key: str) -> SummarizerError:
+    return SummarizerError(f"Data file {path} is empty (set by {key}): it needs a header and at "
+                           f"least one row. Fill it or point {key} at another file.")
+
+
+def _not_utf8_message(path: Path) -> str:
+    """Where the first non-UTF-8 byte is; pandas' own offset is relative to a read buffer."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        where = f": byte {err.start} (line {line}) is 0x{raw[err.start]:02x}"
+    # Korean spreadsheets are usually saved as CP949 (EUC-KR); say so when the bytes decode as it.
+    try:
+        raw.decode("cp949")
+        hint = (f" It decodes as CP949/EUC-KR: `iconv -f cp949 -t utf-8 {path.name} > "
+                f"utf8{path.suffix}`.")
+    except UnicodeDecodeError:
+        hint = ""
+    return f"{path} is not UTF-8 text{where}. Re-save it with UTF-8 encoding.{hint}"
+
+
+def _json_error_location(path: Path) -> str:
+    """` (line N)` of the first malformed JSON line or document, when `json` can point at it."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    json.loads(line)
+                except json.JSONDecodeError:
+                    return f" (line {number})"
+        return ""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as err:
+        return f" (line {err.lineno}, column {err.colno})"
+    return ""
 
 
 def require_columns(frame: pd.DataFrame, path: str | Path, columns: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,12 @@ import pandas as pd
 from summarizer.data.io import read_table, require_columns
 from summarizer.errors import SummarizerError
 
+log = logging.getLogger(__name__)
+
 SPLITS = ("train", "dev", "test")
+EMPTY_ROWS = ("drop", "fail")
+# How many offending rows a message names; the count says how many there are in all.
+SHOWN_ROWS = 5
 
 
 @dataclass
@@ -29,32 +35,95 @@ class SummarizationData:
     max_dev_samples: int | None = None
     max_test_samples: int | None = None
     special_tokens: list[str] = field(default_factory=list)
+    # Training splits: `drop` rows with an empty dialogue or summary (logged), or `fail` on them.
+    empty_rows: str = "drop"
 
     def path(self, split: str) -> Path:
         return Path(self.dir) / getattr(self, f"{split}_file")
 
-    def load(self, split: str, with_summary: bool = True) -> pd.DataFrame:
-        """One split as a DataFrame with validated columns, cut to `max_<split>_samples`."""
-        path = self.path(split)
-        frame = read_table(path, key=f"data.{split}_file")
+    def load(self, split: str, for_prediction: bool = False) -> pd.DataFrame:
+        """One split as a DataFrame with validated columns and rows, cut to `max_<split>_samples`.
+
+        A training split needs a summary column; rows with an empty dialogue or summary are
+        dropped or stop the run (`empty_rows`). A split to predict needs no summaries, but every
+        dialogue filled and every id unique: a submission has one summary per id.
+        """
+        if self.empty_rows not in EMPTY_ROWS:
+            raise SummarizerError(f"data.empty_rows={self.empty_rows} is invalid: use "
+                                  f"{' or '.join(EMPTY_ROWS)}.")
+        path, key = self.path(split), f"data.{split}_file"
+        frame = read_table(path, key=key)
+        if frame.empty:
+            header = " (only a header)" if len(frame.columns) else ""
+            raise SummarizerError(f"{path} has no rows{header} (set by {key}). Add rows or point "
+                                  f"{key} at another file.")
         columns = {"data.id_column": self.id_column, "data.text_column": self.text_column}
-        if with_summary:
+        if not for_prediction:
             columns["data.summary_column"] = self.summary_column
         require_columns(frame, path, columns)
-        if frame.empty:
-            raise SummarizerError(f"{path} has a header but no rows (set by data.{split}_file).")
+        if for_prediction:
+            self._check_prediction_rows(frame, path)
+        else:
+            frame = self._without_empty_rows(frame, path, split)
         limit = getattr(self, f"max_{split}_samples")
         if limit is not None:
             frame = frame.iloc[:limit]
         return frame.reset_index(drop=True)
+
+    def _without_empty_rows(self, frame: pd.DataFrame, path: Path, split: str) -> pd.DataFrame:
+        columns = [self.text_column, self.summary_column]
+        empty = {c: frame[c].str.strip() == "" for c in columns}
+        rows = empty[self.text_column] | empty[self.summary_column]
+        if not rows.any():
+            return frame
+        which = " or ".join(repr(c) for c in columns if empty[c].any())
+        listed = self._describe(frame, rows[rows].index)
+        if self.empty_rows == "fail":
+            raise SummarizerError(
+                f"{path} has {rows.sum()} rows with an empty {which}: {listed}. Fill in or delete "
+                "these rows, or set data.empty_rows=drop to skip them."
+            )
+        if rows.all():
+            raise SummarizerError(f"{path}: every row has an empty {which}. Fill them in.")
+        log.warning("%s: dropped %d of %d rows of %s with an empty %s: %s. Set "
+                    "data.empty_rows=fail to stop on them instead.", split, rows.sum(),
+                    len(frame), path, which, listed)
+        return frame[~rows]
+
+    def _check_prediction_rows(self, frame: pd.DataFrame, path: Path) -> None:
+        empty = frame[self.text_column].str.strip() == ""
+        if empty.any():
+            raise SummarizerError(
+                f"{path} has {empty.sum()} rows with an empty {self.text_column!r} (set by "
+                f"data.text_column): {self._describe(frame, empty[empty].index)}. A submission "
+                "needs a summary for every row: fill in these dialogues."
+            )
+        ids = frame[self.id_column]
+        duplicated = ids[ids.duplicated(keep=False)]
+        if not duplicated.empty:
+            names = list(dict.fromkeys(duplicated))
+            listed = [f"{name!r} (rows {', '.join(str(i + 1) for i in ids.index[ids == name])})"
+                      for name in names[:SHOWN_ROWS]]
+            more = f" and {len(names) - SHOWN_ROWS} more" if len(names) > SHOWN_ROWS else ""
+            raise SummarizerError(
+                f"{path} has duplicate {self.id_column!r} values (set by data.id_column): "
+                f"{', '.join(listed)}{more}. A submission needs one row per id: remove or rename "
+                "the duplicates."
+            )
+
+    def _describe(self, frame: pd.DataFrame, index: pd.Index) -> str:
+        """`'t1' (row 2), ...`: ids and 1-based data rows (not CSV lines: dialogues span lines)."""
+        named = [f"{frame.at[i, self.id_column]!r} (row {i + 1})" for i in index[:SHOWN_ROWS]]
+        more = f" and {len(index) - SHOWN_ROWS} more" if len(index) > SHOWN_ROWS else ""
+        return ", ".join(named) + more
 
 
 @dataclass
 class SampleData(SummarizationData):
     """The bundled Korean sample: generated into `dir` on first use, byte-identical every time."""
 
-    def load(self, split: str, with_summary: bool = True) -> pd.DataFrame:
+    def load(self, split: str, for_prediction: bool = False) -> pd.DataFrame:
         from summarizer.data import sample
 
         sample.ensure(self.dir)
-        return super().load(split, with_summary)
+        return super().load(split, for_prediction)
