@@ -87,15 +87,15 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     model = instantiate(cfg.model.model, tokenizer=tokenizer)
     apply_generation(model, cfg.training.generation)
 
-    def dataset(frame):
+    def dataset(frame, split):
         return build_dataset(frame, tokenizer, data.text_column, data.summary_column,
-                             data.max_source_length, data.max_target_length)
+                             data.max_source_length, data.max_target_length, split=split)
 
     metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist())
     logger = instantiate(cfg.logger)
     with logger.run(run_dir, to_container(cfg)):
-        trainer = build_trainer(cfg, run_dir, model, tokenizer, dataset(train_frame),
-                                dataset(dev_frame), metrics, logger)
+        trainer = build_trainer(cfg, run_dir, model, tokenizer, dataset(train_frame, "train"),
+                                dataset(dev_frame, "dev"), metrics, logger)
         result = trainer.train(resume_from_checkpoint=checkpoint)
         final = finish(trainer, result.metrics, metrics, dev_frame, data, run_dir)
         logger.summarize(final, trainer.state.best_model_checkpoint)

@@ -19,7 +19,7 @@ from summarizer.data.features import build_dataset
 from summarizer.data.module import SummarizationData
 from summarizer.errors import SummarizerError
 from summarizer.inference import model_dir
-from summarizer.predict import predict
+from summarizer.predict import run as run_predict
 from summarizer.run_files import resolve_checkpoint
 from summarizer.tokenization import train_tokenizer
 from tests.conftest import CONF, ROOT, compose_train
@@ -353,4 +353,4 @@ def test_predict_arguments_are_checked_before_loading(tmp_path, override, expect
     with initialize_config_dir(config_dir=str(CONF)):
         cfg = compose("predict", overrides=[f"run={tmp_path}", override])
     with pytest.raises(SummarizerError, match=re.escape(expected)):
-        predict(cfg, tmp_path)
+        run_predict(cfg, tmp_path)
