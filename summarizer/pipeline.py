@@ -21,6 +21,7 @@ from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.reports.run_reports import write_run_reports
 from summarizer.results import TrainResult
 from summarizer.run_files import resolve_checkpoint, tee_output, write_json_atomic
+from summarizer.secrets import redact, redact_files, secret_values
 from summarizer.sweeps.trial import current_callbacks as trial_callbacks
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_datase
 
 def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
     """A training run in an existing run directory, its console mirrored into `train.log`."""
+    hydra_dir = run_dir / ".hydra"
+    redact_files([hydra_dir / name for name in ("config.yaml", "hydra.yaml", "overrides.yaml")],
+                 secret_values(cfg))
     with tee_output(run_dir / "train.log"):
         final = train(cfg, run_dir)
     return TrainResult(
@@ -93,7 +97,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
 
     metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist())
     logger = instantiate(cfg.logger)
-    with logger.run(run_dir, to_container(cfg)):
+    with logger.run(run_dir, redact(to_container(cfg))):
         trainer = build_trainer(cfg, run_dir, model, tokenizer, dataset(train_frame, "train"),
                                 dataset(dev_frame, "dev"), metrics, logger)
         result = trainer.train(resume_from_checkpoint=checkpoint)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 MASK = "***"
@@ -61,3 +62,42 @@ def redact_argument(argument: str) -> str:
     if is_secret_name(key) or value in env_secrets:
         return f"{key}={MASK}"
     return argument
+
+
+def secret_values(cfg: Any) -> set[str]:
+    """The values a config (a DictConfig) holds under secret names, resolved one by one (so a
+    broken interpolation elsewhere does not stop it), plus those of secret environment variables."""
+    from omegaconf import OmegaConf
+
+    found = set(secret_env_values())
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if is_secret_name(key):
+                    try:
+                        resolved = OmegaConf.select(cfg, ".".join((*path, str(key))))
+                    except Exception:  # noqa: BLE001 - unresolvable: nothing to mask
+                        resolved = None
+                    if isinstance(resolved, (str, int, float)):
+                        found.add(str(resolved))
+                walk(item, (*path, str(key)))
+
+    walk(OmegaConf.to_container(cfg, resolve=False), ())
+    # Short values ("1", "true") would mask unrelated text and are no secret worth hiding.
+    return {value for value in found if len(value) >= 6}
+
+
+def redact_files(paths: list[Path], secrets: set[str]) -> None:
+    """Rewrite files that Hydra saved before any project code ran (`.hydra/*.yaml`,
+    `multirun.yaml`) with every secret value masked, wherever it occurs in them."""
+    from summarizer.run_files import write_text_atomic
+
+    for path in paths:
+        if not path.is_file():
+            continue
+        text = original = path.read_text(encoding="utf-8")
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        if text != original:
+            write_text_atomic(text, path)

@@ -78,3 +78,24 @@ def test_command_line_arguments(monkeypatch):
     for kept in ("training.epochs=3", "model=kobart", "+note=${oc.env:HF_TOKEN}", "--cfg",
                  "model.tokenizer.vocab_size=4000", "hydra.run.dir=/tmp/run"):
         assert redact_argument(kept) == kept
+
+
+def test_saved_files_are_rewritten_without_the_secret_values(tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+
+    from summarizer.secrets import redact_files, secret_values
+
+    monkeypatch.setenv("SUMMARIZER_TEST_PASSWORD", "env-secret-value")
+    cfg = OmegaConf.create({"hub_token": "literal-secret", "note": "${oc.env:SUMMARIZER_TEST_PASSWORD}",
+                            "nested": {"api_key": "${oc.env:SUMMARIZER_TEST_PASSWORD}"},
+                            "short_key": "1", "broken": "${oc.env:NOT_SET_ANYWHERE}"})
+    secrets = secret_values(cfg)
+    assert {"literal-secret", "env-secret-value"} <= secrets and "1" not in secrets
+    saved = tmp_path / "overrides.yaml"
+    saved.write_text("- +hub_token=literal-secret\n- epochs=2\n- x=env-secret-value\n")
+    untouched = tmp_path / "hydra.yaml"
+    untouched.write_text("nothing: here\n")
+    before = untouched.stat().st_mtime_ns
+    redact_files([saved, untouched, tmp_path / "missing.yaml"], secrets)
+    assert saved.read_text() == "- +hub_token=***\n- epochs=2\n- x=***\n"
+    assert untouched.stat().st_mtime_ns == before

@@ -136,7 +136,7 @@ def test_a_stored_study_continues_without_overwriting_or_repeating(data_dir, tmp
 def test_a_pruner_stops_a_trial_and_keeps_its_run(data_dir, tmp_path):
     out = tmp_path / "sweep"
     sweep(["hparams_search=optuna", "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={out}",
-           "+hydra.sweeper.pruner={_target_:optuna.pruners.ThresholdPruner,lower:1000.0}",
+           "hydra.sweeper.pruner={_target_:optuna.pruners.ThresholdPruner,lower:1000.0}",
            "training.epochs=3"], tmp_path)
     row = trials(out).iloc[0]
     assert row["state"] == "PRUNED" and row["failure_reason"] == "pruned after epoch 1"

@@ -160,7 +160,8 @@ def test_reports_hide_the_configs_secrets(trained_run):
     assert "hub_token: ***" in tree and "report_note: ***" in tree
     assert "max_dev_samples: 60" in tree
     secrets = (LITERAL_SECRET, os.environ[SECRET_ENV])
-    for name in ("config_tree.txt", "train.log", "summary.md", "final_model/README.md"):
+    for name in ("config_tree.txt", "train.log", "summary.md", "final_model/README.md",
+                 ".hydra/config.yaml", ".hydra/overrides.yaml", ".hydra/hydra.yaml"):
         text = (trained_run / name).read_text(encoding="utf-8")
         for secret in secrets:
             assert secret not in text, name
@@ -200,7 +201,8 @@ def test_seed_makes_cpu_runs_reproducible(data_dir, tmp_path):
 
 def test_wandb_offline_run_is_written_and_finished(data_dir, tmp_path):
     run_dir = tmp_path / "run"
-    run_train(["debug=fast", "logger=wandb", "logger.mode=offline", "logger.tags=[smoke]"], run_dir)
+    run_train(["debug=fast", "logger=wandb", "logger.mode=offline", "logger.tags=[smoke]",
+               f"+hub_token={LITERAL_SECRET}"], run_dir)
     offline = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline) == 1
     # wandb 0.31 keeps an offline run as one binary transaction log (no wandb-summary.json);
@@ -209,6 +211,8 @@ def test_wandb_offline_run_is_written_and_finished(data_dir, tmp_path):
     metrics = read_json(run_dir / "metrics.json")
     assert b"best_checkpoint" in record and metrics["best_checkpoint"].encode() in record
     assert b"eval_rouge_sum" in record and b"smoke" in record
+    # The config WandB gets has the secret masked.
+    assert b"hub_token" in record and LITERAL_SECRET.encode() not in record
     debug = (offline[0] / "logs" / "debug.log").read_text(encoding="utf-8")
     assert "finishing run" in debug and "exitcode: 0" in debug
 

@@ -39,6 +39,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from summarizer.run_files import CHECKPOINT_PREFIX
+from summarizer.secrets import redact_files, secret_values
 from summarizer.sweeps import trial as trial_slots
 from summarizer.sweeps.summary import METRICS, write_summary
 
@@ -121,6 +122,7 @@ class _Sweep(OptunaSweeperImpl):
             study.sampler = instantiate(self.sampler_config, seed=self.seed + earlier,
                                         _execution_whitelist_=("optuna.samplers.*",))
         sweep_dir = Path(self.config.hydra.sweep.dir)
+        redact_files([sweep_dir / "multirun.yaml"], secret_values(self.config))
         self.job_idx = _next_job_number(sweep_dir)
         log.info("Study %s (%s): %d earlier trials; %d more, job folders from %d in %s",
                  study.study_name, self.storage or "in memory", earlier, self.n_trials,
