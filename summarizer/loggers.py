@@ -7,6 +7,7 @@ import logging
 import netrc
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlparse
 from transformers import TrainerCallback
 
 from summarizer.errors import SummarizerError
+from summarizer.secrets import redact_argument
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +139,14 @@ class WandbLogger(NoLogger):
         import wandb
 
         # transformers' WandbCallback reuses an active run instead of starting its own.
-        run = wandb.init(project=self.project, entity=self.entity, name=self.run_name,
-                         group=self.group, tags=self.tags, config=config, dir=str(run_dir),
-                         mode=mode)
+        # WandB records the command line with the run: show it the masked one.
+        argv, sys.argv = sys.argv, [sys.argv[0], *map(redact_argument, sys.argv[1:])]
+        try:
+            run = wandb.init(project=self.project, entity=self.entity, name=self.run_name,
+                             group=self.group, tags=self.tags, config=config, dir=str(run_dir),
+                             mode=mode)
+        finally:
+            sys.argv = argv
         try:
             yield
         except BaseException:
