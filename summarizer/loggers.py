@@ -58,6 +58,14 @@ class CSVLogCallback(TrainerCallback):
         self.path = path
         self.rows: list[dict] = []
 
+    def on_train_begin(self, args, state, control, **kwargs):
+        # A run resumed in its own directory keeps the rows logged up to its checkpoint; rows
+        # an interrupted run logged after it, and its end-of-training summary, are logged again.
+        if state.global_step > 0 and self.path.is_file():
+            with self.path.open(newline="", encoding="utf-8") as handle:
+                self.rows = [row for row in csv.DictReader(handle) if
+                             int(row["step"]) <= state.global_step and not row.get("train_runtime")]
+
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return

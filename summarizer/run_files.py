@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,8 @@ from summarizer.errors import SummarizerError
 log = logging.getLogger(__name__)
 
 CHECKPOINT_PREFIX = "checkpoint-"
-# A checkpoint missing any of these was cut short (crash while saving) and cannot resume.
+# A checkpoint missing any of these, or holding one cut short, was being written when the run
+# died and cannot resume.
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
@@ -93,10 +95,65 @@ def write_json_atomic(data: dict, path: str | Path) -> None:
     write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", path)
 
 
+def _safetensors_intact(path: Path) -> bool:
+    """The header (8-byte little-endian length, then JSON) accounts for every byte of the file.
+
+    Reads the header only, never the tensors, so checking a large checkpoint stays cheap.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return False
+        header_size = int.from_bytes(head, "little")
+        if header_size > size - 8:
+            return False
+        header = handle.read(header_size)
+    try:
+        end = max((entry["data_offsets"][1] for key, entry in json.loads(header).items()
+                   if key != "__metadata__"), default=0)
+        return 8 + header_size + end == size
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return False
+
+
+def _json_intact(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        return False
+    return True
+
+
+def _file_intact(path: Path) -> bool:
+    """Whether a checkpoint file was written to its end, judged without loading it."""
+    if path.suffix == ".safetensors":
+        return _safetensors_intact(path)
+    if path.suffix == ".json":
+        return _json_intact(path)
+    # torch.save writes a zip archive, whose directory sits at the end of the file.
+    return zipfile.is_zipfile(path)
+
+
+def checkpoint_problems(path: Path) -> list[str]:
+    """What keeps `path` from resuming (`missing optimizer.pt`, `truncated model.safetensors`);
+    empty for a complete checkpoint."""
+    problems, files = [], [path / name for name in CHECKPOINT_STATE_FILES]
+    weights = next((path / name for name in WEIGHT_FILES if (path / name).is_file()), None)
+    if weights is None:
+        problems.append(f"missing {WEIGHT_FILES[0]}")
+    else:
+        files.insert(0, weights)
+    for file in files:
+        if not file.is_file():
+            problems.append(f"missing {file.name}")
+        elif not _file_intact(file):
+            problems.append(f"truncated {file.name}")
+    return problems
+
+
 def is_complete_checkpoint(path: Path) -> bool:
-    return all((path / name).is_file() for name in CHECKPOINT_STATE_FILES) and any(
-        (path / name).is_file() and (path / name).stat().st_size > 0 for name in WEIGHT_FILES
-    )
+    return not checkpoint_problems(path)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -104,9 +161,10 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     candidates = [p for p in run_dir.glob(f"{CHECKPOINT_PREFIX}*")
                   if p.is_dir() and p.name[len(CHECKPOINT_PREFIX):].isdigit()]
     for path in sorted(candidates, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX):]), reverse=True):
-        if is_complete_checkpoint(path):
+        problems = checkpoint_problems(path)
+        if not problems:
             return path
-        log.warning("Skipping incomplete checkpoint %s (missing weights or trainer state)", path)
+        log.warning("Skipping incomplete checkpoint %s (%s)", path, ", ".join(problems))
     return None
 
 
@@ -136,8 +194,15 @@ def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
             f"training.resume_from_checkpoint={value}: no such directory. Give a checkpoint-* "
             "directory, a run directory that holds checkpoints, or `last`."
         )
-    if is_complete_checkpoint(path):
+    problems = checkpoint_problems(path)
+    if not problems:
         return str(path)
+    if path.name.startswith(CHECKPOINT_PREFIX):
+        raise SummarizerError(
+            f"training.resume_from_checkpoint={value} is incomplete ({', '.join(problems)}): "
+            "the run was stopped while writing it. Give the run directory instead (its newest "
+            "complete checkpoint is used) or an earlier checkpoint-* directory."
+        )
     found = latest_checkpoint(path)
     if found is None:
         raise SummarizerError(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 from transformers import Seq2SeqTrainer
 
@@ -26,6 +29,15 @@ class SummarizationTrainer(Seq2SeqTrainer):
         self.max_nonfinite_steps = max_nonfinite_steps
         self._nonfinite_steps = 0
 
+    def train(self, resume_from_checkpoint=None, **kwargs):
+        if resume_from_checkpoint is not None:
+            state = json.loads((Path(resume_from_checkpoint) / "trainer_state.json").read_text())
+            if early_stopped(state):
+                # The run had ended here and was killed while saving its final model; transformers
+                # clears the stop on resuming and would train on, past where the run stopped.
+                self.args.max_steps = state["global_step"]
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
     def training_step(self, model, inputs, num_items_in_batch=None) -> torch.Tensor:
         loss = super().training_step(model, inputs, num_items_in_batch)
         if bool(torch.isfinite(loss).all()):
@@ -41,3 +53,13 @@ class SummarizationTrainer(Seq2SeqTrainer):
                 "training.precision=fp32."
             )
         return loss
+
+
+def early_stopped(trainer_state: dict) -> bool:
+    """Whether early stopping ended training, before its last epoch, at the checkpoint
+    `trainer_state` belongs to."""
+    stopping = trainer_state.get("stateful_callbacks", {}).get("EarlyStoppingCallback")
+    if not isinstance(stopping, dict) or trainer_state["global_step"] >= trainer_state["max_steps"]:
+        return False
+    patience = stopping.get("args", {}).get("early_stopping_patience", 1)
+    return stopping.get("attributes", {}).get("early_stopping_patience_counter", 0) >= patience
