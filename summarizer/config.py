@@ -49,6 +49,15 @@ def _precision_flag(flag: str, precision: str) -> bool:
     return precision == flag
 
 
+def _train_sampling(group_by_length: bool) -> str:
+    """`training.group_by_length` as transformers' `train_sampling_strategy`."""
+    if not isinstance(group_by_length, bool):
+        raise SummarizerError(
+            f"training.group_by_length={group_by_length!r} is invalid: use true or false."
+        )
+    return "group_by_length" if group_by_length else "random"
+
+
 def _sweep_job() -> tuple[str, int] | None:
     """(sweep dir, job number) inside a `--multirun` job, else None."""
     from hydra.types import RunMode
@@ -80,6 +89,7 @@ def env_trusts_remote_code() -> bool:
 def register_resolvers() -> None:
     for name, resolver in (("summarizer.precision", _precision_flag),
                            ("summarizer.has_cuda", has_cuda),
+                           ("summarizer.train_sampling", _train_sampling),
                            ("summarizer.trial_name", _trial_name),
                            ("summarizer.sweep_group", _sweep_group),
                            ("summarizer.env_trusts_remote_code", env_trusts_remote_code)):
