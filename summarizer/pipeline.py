@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from transformers import PreTrainedTokenizerBase, Seq2SeqTrainer, set_seed
 
 from summarizer.config import check_training_values, to_container
-from summarizer.data.features import build_dataset
+from summarizer.data.features import build_dataset, sort_by_length
 from summarizer.data.io import write_csv_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
@@ -95,11 +95,14 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         return build_dataset(frame, tokenizer, data.text_column, data.summary_column,
                              data.max_source_length, data.max_target_length, split=split)
 
-    metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist())
+    eval_dataset, order = dataset(dev_frame, "dev"), None
+    if cfg.training.sort_eval_by_length:
+        eval_dataset, order = sort_by_length(eval_dataset)
+    metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
     logger = instantiate(cfg.logger)
     with logger.run(run_dir, redact(to_container(cfg))):
         trainer = build_trainer(cfg, run_dir, model, tokenizer, dataset(train_frame, "train"),
-                                dataset(dev_frame, "dev"), metrics, logger)
+                                eval_dataset, metrics, logger)
         result = trainer.train(resume_from_checkpoint=checkpoint)
         final = finish(trainer, result.metrics, metrics, dev_frame, data, run_dir)
         logger.summarize(final, trainer.state.best_model_checkpoint)

@@ -6,10 +6,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, compose_train
+from tests.conftest import ROOT, SHARED_RUN_ARGS, compose_train, read_json
 
 HEAVY_MODULES = ("torch", "transformers")
 
@@ -116,3 +117,81 @@ def test_length_grouped_training_keeps_evaluation_in_stored_order(tiny_parts, tm
     seen = [row for batch in trainer.get_eval_dataloader() for row in batch["input_ids"].tolist()]
     pad = tiny_parts[0].pad_token_id
     assert [[t for t in row if t != pad] for row in seen] == dataset["input_ids"]
+
+
+def test_sort_by_length_and_restore_order_round_trip(tiny_parts):
+    from summarizer.data.features import restore_order, sort_by_length
+
+    _, _, _, dataset = tiny_parts
+    ordered, order = sort_by_length(dataset)
+    lengths = [len(ids) for ids in ordered["input_ids"]]
+    assert lengths == sorted(lengths, reverse=True) and lengths[0] > lengths[-1]
+    assert sorted(order) == list(range(len(dataset)))
+    assert ordered["labels"] == [dataset["labels"][i] for i in order]
+    assert restore_order(ordered["input_ids"], order) == dataset["input_ids"]
+    with pytest.raises(ValueError):
+        restore_order([1, 2], [0])
+
+
+def test_rouge_metrics_put_sorted_predictions_back_in_row_order(tiny_parts):
+    from transformers import EvalPrediction
+
+    from summarizer.data.features import sort_by_length
+    from summarizer.metrics import RougeMetrics
+
+    tokenizer, _, frame, dataset = tiny_parts
+    _, order = sort_by_length(dataset)
+    references = frame["summary"].tolist()
+    # A perfect model's output, delivered in the sorted order the evaluation runs in.
+    ids = tokenizer([references[i] for i in order], padding=True)["input_ids"]
+    metrics = RougeMetrics(tokenizer, references, order)
+    scores = metrics(EvalPrediction(predictions=np.array(ids), label_ids=None))
+    assert metrics.last_predictions == references
+    assert scores["rouge1"] == pytest.approx(100)
+    unsorted = RougeMetrics(tokenizer, references)(EvalPrediction(np.array(ids), None))
+    assert unsorted["rouge1"] < 90  # the same ids without the order are misaligned
+
+
+def test_sorted_evaluation_of_the_trained_model_equals_the_stored_order(trained_run, data_dir,
+                                                                        tmp_path):
+    """Final evaluation over length-sorted dev rows: every prediction is the one of its own row,
+    and ROUGE is that of generating over the rows in file order."""
+    from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments
+
+    from summarizer.data.features import build_dataset, sort_by_length
+    from summarizer.inference import load_model, summarize
+    from summarizer.metrics import RougeMetrics
+    from summarizer.trainer import SummarizationTrainer
+
+    cfg = compose_train(SHARED_RUN_ARGS)
+    model, tokenizer = load_model(trained_run)
+    dev = pd.read_csv(data_dir / "sample" / "dev.csv", keep_default_na=False).iloc[:60]
+    source, target = cfg.data.max_source_length, cfg.data.max_target_length
+    written = pd.read_csv(trained_run / "dev_predictions.csv", keep_default_na=False)
+    # Inference sorts by length on its own and restores the order of the dialogues it is given.
+    assert written["prediction"].tolist() == summarize(model, tokenizer, dev["dialogue"].tolist(),
+                                                       source, cfg.training.eval_batch_size)
+
+    stored = build_dataset(dev, tokenizer, "dialogue", "summary", source, target)
+    results = {}
+    for name, (dataset, order) in {"stored": (stored, None),
+                                   "sorted": sort_by_length(stored)}.items():
+        metrics = RougeMetrics(tokenizer, dev["summary"].tolist(), order)
+        trainer = SummarizationTrainer(
+            model=model, processing_class=tokenizer, compute_metrics=metrics,
+            data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+            args=Seq2SeqTrainingArguments(
+                output_dir=str(tmp_path / name), report_to=[], use_cpu=True,
+                per_device_eval_batch_size=cfg.training.eval_batch_size,
+                predict_with_generate=True, generation_num_beams=1,
+                generation_max_length=cfg.training.generation.max_length))
+        results[name] = trainer.predict(dataset, metric_key_prefix="eval").metrics
+        results[name]["predictions"] = metrics.last_predictions
+    assert results["sorted"]["predictions"] == written["prediction"].tolist()
+    assert results["sorted"]["eval_rouge_sum"] == pytest.approx(
+        read_json(trained_run / "metrics.json")["eval_rouge_sum"], abs=1e-9)
+    same = np.mean([a == b for a, b in zip(results["stored"]["predictions"],
+                                           results["sorted"]["predictions"])])
+    assert same >= 0.9, same
+    for key in ("eval_rouge1", "eval_rouge2", "eval_rougeL", "eval_rouge_sum"):
+        assert results["sorted"][key] == pytest.approx(results["stored"][key], abs=0.1)

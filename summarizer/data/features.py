@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TypeVar
 
 import pandas as pd
 from datasets import Dataset
@@ -11,6 +13,7 @@ from transformers import PreTrainedTokenizerBase
 from summarizer.tokenization import adds_special_tokens
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def encode_texts(
@@ -61,3 +64,25 @@ def build_dataset(
                                          max_target_length, bos=False, what="summaries",
                                          split=split)
     return Dataset.from_dict(columns)
+
+
+def sort_by_length(dataset: Dataset) -> tuple[Dataset, list[int]]:
+    """The rows longest source first, and `order`: row k of the result is row `order[k]` of
+    `dataset` (ties keep their order).
+
+    Generation over length-sorted batches pads little and decodes no beams over padding; the
+    longest batch comes first, so a batch size that does not fit fails at once.
+    """
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return dataset.select(order).flatten_indices(), order
+
+
+def restore_order(items: Sequence[T], order: Sequence[int]) -> list[T]:
+    """`items` of a dataset sorted by `sort_by_length` put back in the original row order."""
+    if len(items) != len(order):
+        raise ValueError(f"{len(items)} items for {len(order)} rows")
+    restored: list = [None] * len(order)
+    for item, row in zip(items, order):
+        restored[row] = item
+    return restored
