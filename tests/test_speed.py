@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, SHARED_RUN_ARGS, compose_train, read_json
+from tests.conftest import ROOT, SHARED_RUN_ARGS, compose_train, read_json, run_train
 
 HEAVY_MODULES = ("torch", "transformers")
 
@@ -195,3 +196,97 @@ def test_sorted_evaluation_of_the_trained_model_equals_the_stored_order(trained_
     assert same >= 0.9, same
     for key in ("eval_rouge1", "eval_rouge2", "eval_rougeL", "eval_rouge_sum"):
         assert results["sorted"][key] == pytest.approx(results["stored"][key], abs=0.1)
+
+
+def test_cached_dataset_builds_once_and_repeats_its_log_lines(tiny_parts, tmp_path, caplog):
+    from summarizer.data.cache import cached_dataset
+    from summarizer.data.features import build_dataset
+
+    tokenizer, _, frame, dataset = tiny_parts
+    calls = []
+
+    def build(notes):
+        calls.append(1)
+        return build_dataset(frame, tokenizer, "dialogue", "summary", 12, 8, split="dev",
+                             notes=notes)
+
+    with caplog.at_level(logging.INFO, logger="summarizer"):
+        first = cached_dataset(str(tmp_path), "k1", build)
+        built_lines = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+        caplog.clear()
+        second = cached_dataset(str(tmp_path), "k1", build)
+        reused_lines = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    assert len(calls) == 1
+    assert second["input_ids"] == first["input_ids"] and second["labels"] == first["labels"]
+    assert built_lines and reused_lines == built_lines
+    assert built_lines[0].startswith("dev: ")
+    assert [p.name for p in (tmp_path / "datasets").iterdir()] == ["k1"]  # no temporary left
+    cached_dataset(None, "k1", build)
+    assert len(calls) == 2
+
+
+def test_tokenizer_fingerprint_survives_saving_and_tells_tokenizers_apart(tiny_parts, tmp_path):
+    from transformers import AutoTokenizer
+
+    from summarizer.data.cache import tokenizer_fingerprint
+    from summarizer.tokenization import train_tokenizer
+
+    tokenizer, _, frame, _ = tiny_parts
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert tokenizer_fingerprint(reloaded) == tokenizer_fingerprint(tokenizer)
+    # A call with truncation leaves its settings in the backend; they are no part of the key.
+    reloaded(frame["dialogue"].tolist(), truncation=True, max_length=5)
+    assert tokenizer_fingerprint(reloaded) == tokenizer_fingerprint(tokenizer)
+    other = train_tokenizer(frame["summary"].tolist(), [], vocab_size=100, min_frequency=1)
+    assert tokenizer_fingerprint(other) != tokenizer_fingerprint(tokenizer)
+
+
+def test_a_tokenizer_trained_from_data_is_reused_with_identical_files(data_dir, tmp_path):
+    from hydra.utils import execution_whitelist, instantiate
+
+    from summarizer.config import EXECUTION_WHITELIST
+    from summarizer.pipeline import build_split, build_tokenizer
+
+    cfg = compose_train(["data.max_train_samples=200", "data.max_dev_samples=20"])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        data = instantiate(cfg.data)
+        train, dev = data.load("train"), data.load("dev")
+        fresh = build_tokenizer(cfg.model, data, train)
+        cache = str(tmp_path / "cache")
+        first = build_tokenizer(cfg.model, data, train, cache)
+        reused = build_tokenizer(cfg.model, data, train, cache)
+        changed = build_tokenizer(cfg.model, data, train.iloc[:150], cache)
+    assert len(list((tmp_path / "cache" / "tokenizers").iterdir())) == 2
+    assert reused.encode(dev["dialogue"][0]) == fresh.encode(dev["dialogue"][0])
+    assert len(changed) != len(reused)
+    for name, tok in (("fresh", fresh), ("reused", reused)):
+        tok.save_pretrained(tmp_path / name)
+    for file in ("tokenizer.json", "tokenizer_config.json"):
+        assert (tmp_path / "fresh" / file).read_bytes() == (tmp_path / "reused" / file).read_bytes()
+
+    # Splits: one entry per split, texts, tokenizer and lengths; the same inputs either way.
+    fresh_dev = build_split(dev, "dev", data, fresh)
+    assert build_split(dev, "dev", data, reused, cache)["input_ids"] == fresh_dev["input_ids"]
+    assert build_split(dev, "dev", data, first, cache)["labels"] == fresh_dev["labels"]
+    build_split(dev.iloc[:10], "dev", data, reused, cache)
+    build_split(dev, "dev", data, changed, cache)
+    data.max_source_length = 32
+    short = build_split(dev, "dev", data, reused, cache)
+    assert max(map(len, short["input_ids"])) == 32
+    assert len(list((tmp_path / "cache" / "datasets").iterdir())) == 4
+
+
+def test_a_second_run_reuses_the_cache_and_gets_the_same_results(data_dir, tmp_path):
+    cache = tmp_path / "cache"
+    runs = []
+    for name in ("first", "second"):
+        run_dir = tmp_path / name
+        run_dir.mkdir()
+        proc = run_train(["debug=fast", f"paths.cache_dir={cache}"], run_dir)
+        runs.append((read_json(run_dir / "metrics.json"), proc.stdout + proc.stderr))
+    assert "Reused" not in runs[0][1]
+    assert "Reused the tokenizer trained from the same data" in runs[1][1]
+    assert runs[1][1].count("Reused the tokenized split") == 2
+    for key in ("eval_loss", "eval_rouge_sum", "train_loss"):
+        assert runs[1][0][key] == runs[0][0][key], key
