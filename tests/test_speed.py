@@ -290,3 +290,47 @@ def test_a_second_run_reuses_the_cache_and_gets_the_same_results(data_dir, tmp_p
     assert runs[1][1].count("Reused the tokenized split") == 2
     for key in ("eval_loss", "eval_rouge_sum", "train_loss"):
         assert runs[1][0][key] == runs[0][0][key], key
+
+
+@pytest.mark.parametrize("cuda,tf32,expected", [
+    (False, False, {"pad": None, "tf32": None, "bf16": False, "fp16": False}),
+    (True, False, {"pad": 8, "tf32": None, "bf16": False, "fp16": True}),  # e.g. a T4
+    (True, True, {"pad": 8, "tf32": True, "bf16": True, "fp16": False}),  # Ampere and newer
+])
+def test_gpu_settings_follow_the_machine(monkeypatch, cuda, tf32, expected):
+    import torch
+
+    from summarizer import hardware
+
+    monkeypatch.setattr(hardware, "has_cuda", lambda: cuda)
+    monkeypatch.setattr(hardware, "supports_tf32", lambda: tf32)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: tf32)
+    cfg = compose_train([])
+    training = cfg.training
+    got = {"pad": training.collator.pad_to_multiple_of, "tf32": training.args.tf32,
+           "bf16": training.args.bf16, "fp16": training.args.fp16}
+    assert got == expected
+    assert training.args.torch_compile is False
+    forced = compose_train(["training.pad_to_multiple_of=16", "training.tf32=false",
+                            "training.torch_compile=true"]).training
+    assert forced.collator.pad_to_multiple_of == 16 and forced.args.tf32 is False
+    assert forced.args.torch_compile is True
+    assert compose_train(["training.pad_to_multiple_of=null"]).training.collator.pad_to_multiple_of is None
+
+
+@pytest.mark.parametrize("override", ["training.pad_to_multiple_of=0",
+                                      "training.pad_to_multiple_of=eight", "training.tf32=yes"])
+def test_gpu_settings_reject_invalid_values(override):
+    from omegaconf import OmegaConf
+    from omegaconf.errors import InterpolationResolutionError
+
+    key = override.split("=")[0]
+    with pytest.raises(InterpolationResolutionError, match=key):
+        OmegaConf.to_container(compose_train([override]).training, resolve=True)
+
+
+def test_cpu_training_arguments_use_the_fused_adamw_and_no_gpu_settings(tmp_path):
+    args = build_args([], tmp_path)
+    # transformers' default with torch >= 2.8, on CPU and CUDA alike.
+    assert args.optim == "adamw_torch_fused"
+    assert args.tf32 is None and args.torch_compile is False
