@@ -1,7 +1,9 @@
-"""Speed features: a light start-up, length-grouped and length-sorted batches, the dataset cache."""
+"""Speed features: a light start-up, length-grouped and length-sorted batches, the dataset cache,
+the GPU settings, and the benchmark against a plain Seq2SeqTrainer script."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -334,3 +336,25 @@ def test_cpu_training_arguments_use_the_fused_adamw_and_no_gpu_settings(tmp_path
     # transformers' default with torch >= 2.8, on CPU and CUDA alike.
     assert args.optim == "adamw_torch_fused"
     assert args.tf32 is None and args.torch_compile is False
+
+
+@pytest.mark.slow
+def test_the_benchmark_reports_both_sides(tmp_path):
+    report = tmp_path / "report.md"
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/train_speed.py", "--steps", "2", "--train-rows", "64",
+         "--dev-rows", "8", "--batch-size", "8", "--report", str(report)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("Command: `python benchmarks/train_speed.py --steps 2")
+    for row in ("training samples/s", "training tokens/s", "evaluation wall time",
+                "prediction wall time", "peak RSS", "ROUGE sum, evaluation (same model)",
+                "on, filled (a sweep's second trial)", "Load average"):
+        assert row in text, row
+    assert "same predictions in both orders: yes" in text
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    for side in ("project", "plain"):
+        assert stats[side]["train_samples_per_s"] > 0 and stats[side]["peak_rss_mib"] > 100
+    assert stats["project"]["eval_rouge_sum"] == pytest.approx(stats["plain"]["eval_rouge_sum"],
+                                                               abs=0.1)
