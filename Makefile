@@ -1,7 +1,7 @@
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
 
-.PHONY: install train test test-fast clean
+.PHONY: install train test test-fast bench clean
 
 # torch first and on its own: with the pin in place pip never pulls a CUDA build here.
 install:
@@ -16,6 +16,10 @@ test:
 
 test-fast:
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest tests -m "not slow"
+
+# Training, evaluation and prediction speed against a plain Seq2SeqTrainer script (docs/benchmarks.md).
+bench:
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/train_speed.py $(ARGS)
 
 clean:
 	rm -rf outputs multirun .pytest_cache

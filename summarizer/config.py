@@ -14,7 +14,7 @@ from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
-from summarizer.hardware import auto_precision, has_cuda
+from summarizer import hardware
 
 # `_target_`s the shipped configs may name. Narrow on purpose: a broad `transformers.*` or
 # `torch.*` would let a shared YAML file call `torch.load` or load remote code.
@@ -45,8 +45,38 @@ def _precision_flag(flag: str, precision: str) -> bool:
             f"training.precision={precision!r} is not one of {', '.join(PRECISIONS)}."
         )
     if precision == "auto":
-        precision = auto_precision()
+        precision = hardware.auto_precision()
     return precision == flag
+
+
+def _train_sampling(group_by_length: bool) -> str:
+    """`training.group_by_length` as transformers' `train_sampling_strategy`."""
+    if not isinstance(group_by_length, bool):
+        raise SummarizerError(
+            f"training.group_by_length={group_by_length!r} is invalid: use true or false."
+        )
+    return "group_by_length" if group_by_length else "random"
+
+
+def _pad_multiple(value: Any) -> int | None:
+    """`training.pad_to_multiple_of`: `auto` pads batches to a multiple of 8 on a GPU (tensor
+    cores work on tiles of 8), and not at all on a CPU, where it would only add work."""
+    if value == "auto":
+        return 8 if hardware.has_cuda() else None
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise SummarizerError(f"training.pad_to_multiple_of={value!r} is invalid: use auto, null or "
+                          "a positive integer.")
+
+
+def _tf32(value: Any) -> bool | None:
+    """`training.tf32`: `auto` switches TF32 matrix multiplications on where the GPU has them
+    and leaves torch's setting alone elsewhere (transformers refuses `true` without them)."""
+    if value == "auto":
+        return True if hardware.supports_tf32() else None
+    if value is None or isinstance(value, bool):
+        return value
+    raise SummarizerError(f"training.tf32={value!r} is invalid: use auto, true, false or null.")
 
 
 def _sweep_job() -> tuple[str, int] | None:
@@ -78,8 +108,12 @@ def env_trusts_remote_code() -> bool:
 
 
 def register_resolvers() -> None:
+    # `hardware` functions are looked up on each call, so tests can stand in for a GPU.
     for name, resolver in (("summarizer.precision", _precision_flag),
-                           ("summarizer.has_cuda", has_cuda),
+                           ("summarizer.has_cuda", lambda: hardware.has_cuda()),
+                           ("summarizer.pad_multiple", _pad_multiple),
+                           ("summarizer.tf32", _tf32),
+                           ("summarizer.train_sampling", _train_sampling),
                            ("summarizer.trial_name", _trial_name),
                            ("summarizer.sweep_group", _sweep_group),
                            ("summarizer.env_trusts_remote_code", env_trusts_remote_code)):

@@ -16,3 +16,10 @@ def auto_precision() -> str:
     if not has_cuda():
         return "fp32"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def supports_tf32() -> bool:
+    """TF32 matrix multiplications: NVIDIA GPUs from Ampere (compute capability 8.0) on."""
+    import torch
+
+    return has_cuda() and torch.cuda.get_device_capability() >= (8, 0)

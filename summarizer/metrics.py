@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from transformers import EvalPrediction, PreTrainedTokenizerBase
 
+from summarizer.data.features import restore_order
 from summarizer.rouge import rouge
 from summarizer.tokenization import decode
 
@@ -16,12 +17,17 @@ class RougeMetrics:
 
     Decoded labels would be truncated at `max_target_length` and re-spelled by the tokenizer;
     the references users are judged on are the raw strings. `last_predictions` keeps the
-    decoded texts of the latest evaluation for `dev_predictions.csv`.
+    decoded texts of the latest evaluation for `dev_predictions.csv`, in the references' order.
+
+    `order`, when the evaluation dataset is sorted by length (`sort_by_length`): prediction k
+    belongs to reference `order[k]`.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, references: Sequence[str]):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, references: Sequence[str],
+                 order: Sequence[int] | None = None):
         self.tokenizer = tokenizer
         self.references = list(references)
+        self.order = list(order) if order is not None else None
         self.last_predictions: list[str] = []
 
     def __call__(self, eval_pred: EvalPrediction) -> dict[str, float]:
@@ -34,6 +40,8 @@ class RougeMetrics:
                 f"{len(predictions)} predictions for {len(self.references)} dev rows: "
                 "evaluation must see every dev row exactly once"
             )
+        if self.order is not None:
+            predictions = restore_order(predictions, self.order)
         self.last_predictions = predictions
         scores = rouge(predictions, self.references)
         scores["gen_len"] = float(np.mean(generated_lengths(ids, self.tokenizer.pad_token_id)))

@@ -6,12 +6,20 @@ import logging
 from pathlib import Path
 
 import pandas as pd
+from datasets import Dataset
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase, Seq2SeqTrainer, set_seed
 
 from summarizer.config import check_training_values, to_container
-from summarizer.data.features import build_dataset
+from summarizer.data.cache import (
+    cached_dataset,
+    cached_tokenizer,
+    fingerprint,
+    texts_fingerprint,
+    tokenizer_fingerprint,
+)
+from summarizer.data.features import build_dataset, sort_by_length
 from summarizer.data.io import write_csv_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
@@ -30,13 +38,34 @@ TRAIN_METRICS = ("train_runtime", "train_samples_per_second", "train_steps_per_s
                  "train_loss", "epoch")
 
 
-def build_tokenizer(model_cfg: DictConfig, data: SummarizationData,
-                    train_frame: pd.DataFrame) -> PreTrainedTokenizerBase:
+def build_tokenizer(model_cfg: DictConfig, data: SummarizationData, train_frame: pd.DataFrame,
+                    cache_dir: str | None = None) -> PreTrainedTokenizerBase:
+    """The model's tokenizer; one trained from the data comes from `cache_dir` when an earlier
+    run trained it from the same texts with the same settings."""
     special_tokens = list(data.special_tokens)
-    if model_cfg.tokenizer_from_data:
-        texts = pd.concat([train_frame[data.text_column], train_frame[data.summary_column]])
+    if not model_cfg.tokenizer_from_data:
+        return instantiate(model_cfg.tokenizer, special_tokens=special_tokens)
+    columns = [data.text_column, data.summary_column]
+    key = fingerprint(texts_fingerprint(train_frame, columns), special_tokens,
+                      OmegaConf.to_container(model_cfg.tokenizer, resolve=True))
+
+    def train_new() -> PreTrainedTokenizerBase:
+        texts = pd.concat([train_frame[column] for column in columns])
         return instantiate(model_cfg.tokenizer, texts=texts.tolist(), special_tokens=special_tokens)
-    return instantiate(model_cfg.tokenizer, special_tokens=special_tokens)
+
+    return cached_tokenizer(cache_dir, key, train_new)
+
+
+def build_split(frame: pd.DataFrame, split: str, data: SummarizationData,
+                tokenizer: PreTrainedTokenizerBase, cache_dir: str | None = None) -> Dataset:
+    """A split's model inputs, from `cache_dir` when an earlier run tokenized the same texts
+    with the same tokenizer and lengths."""
+    key = fingerprint(split, texts_fingerprint(frame, [data.text_column, data.summary_column]),
+                      tokenizer_fingerprint(tokenizer), data.max_source_length,
+                      data.max_target_length)
+    return cached_dataset(cache_dir, key, lambda notes: build_dataset(
+        frame, tokenizer, data.text_column, data.summary_column, data.max_source_length,
+        data.max_target_length, split=split, notes=notes))
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_dataset, eval_dataset,
@@ -87,19 +116,22 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     log.info("Data %s: %d train / %d dev rows from %s", data.name, len(train_frame),
              len(dev_frame), data.dir)
 
-    tokenizer = build_tokenizer(cfg.model, data, train_frame)
+    cache_dir = cfg.paths.cache_dir
+    tokenizer = build_tokenizer(cfg.model, data, train_frame, cache_dir)
     model = instantiate(cfg.model.model, tokenizer=tokenizer)
     apply_generation(model, cfg.training.generation)
 
     def dataset(frame, split):
-        return build_dataset(frame, tokenizer, data.text_column, data.summary_column,
-                             data.max_source_length, data.max_target_length, split=split)
+        return build_split(frame, split, data, tokenizer, cache_dir)
 
-    metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist())
+    eval_dataset, order = dataset(dev_frame, "dev"), None
+    if cfg.training.sort_eval_by_length:
+        eval_dataset, order = sort_by_length(eval_dataset)
+    metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
     logger = instantiate(cfg.logger)
     with logger.run(run_dir, redact(to_container(cfg))):
         trainer = build_trainer(cfg, run_dir, model, tokenizer, dataset(train_frame, "train"),
-                                dataset(dev_frame, "dev"), metrics, logger)
+                                eval_dataset, metrics, logger)
         result = trainer.train(resume_from_checkpoint=checkpoint)
         final = finish(trainer, result.metrics, metrics, dev_frame, data, run_dir)
         logger.summarize(final, trainer.state.best_model_checkpoint)

@@ -89,15 +89,30 @@ def secret_values(cfg: Any) -> set[str]:
 
 
 def redact_files(paths: list[Path], secrets: set[str]) -> None:
-    """Rewrite files that Hydra saved before any project code ran (`.hydra/*.yaml`,
-    `multirun.yaml`) with every secret value masked, wherever it occurs in them."""
+    """Rewrite YAML files that Hydra saved before any project code ran (`.hydra/*.yaml`,
+    `multirun.yaml`) with every secret value masked wherever it occurs in a string; the result
+    stays valid YAML (`***` is quoted where YAML needs it)."""
+    import yaml
+
     from summarizer.run_files import write_text_atomic
+
+    ordered = sorted(secrets, key=len, reverse=True)
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {mask(k): mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        if isinstance(value, str):
+            for secret in ordered:
+                value = value.replace(secret, MASK)
+        return value
 
     for path in paths:
         if not path.is_file():
             continue
-        text = original = path.read_text(encoding="utf-8")
-        for secret in sorted(secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        if text != original:
-            write_text_atomic(text, path)
+        text = path.read_text(encoding="utf-8")
+        if not any(secret in text for secret in ordered):
+            continue
+        masked = mask(yaml.safe_load(text))
+        write_text_atomic(yaml.safe_dump(masked, sort_keys=False, allow_unicode=True), path)

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import torch
+from torch.utils.data import SequentialSampler
 from transformers import Seq2SeqTrainer
+from transformers.trainer_utils import has_length
 
 from summarizer.errors import SummarizerError
 
@@ -53,6 +55,17 @@ class SummarizationTrainer(Seq2SeqTrainer):
                 "training.precision=fp32."
             )
         return loss
+
+    def _get_eval_sampler(self, eval_dataset):
+        """Evaluation in the dataset's stored order, also with length-grouped training.
+
+        transformers applies `train_sampling_strategy="group_by_length"` to evaluation too, in
+        a random order; `RougeMetrics` must know which prediction belongs to which dev row.
+        """
+        if eval_dataset is None or not has_length(eval_dataset):
+            return None
+        # Several processes: accelerate shards the dataset in order itself.
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
 
 def early_stopped(trainer_state: dict) -> bool:

@@ -81,6 +81,7 @@ def test_command_line_arguments(monkeypatch):
 
 
 def test_saved_files_are_rewritten_without_the_secret_values(tmp_path, monkeypatch):
+    import yaml
     from omegaconf import OmegaConf
 
     from summarizer.secrets import redact_files, secret_values
@@ -97,5 +98,9 @@ def test_saved_files_are_rewritten_without_the_secret_values(tmp_path, monkeypat
     untouched.write_text("nothing: here\n")
     before = untouched.stat().st_mtime_ns
     redact_files([saved, untouched, tmp_path / "missing.yaml"], secrets)
-    assert saved.read_text() == "- +hub_token=***\n- epochs=2\n- x=***\n"
+    assert yaml.safe_load(saved.read_text()) == ["+hub_token=***", "epochs=2", "x=***"]
+    config = tmp_path / "config.yaml"
+    config.write_text("hub_token: literal-secret\nnote: 'see env-secret-value'\n")
+    redact_files([config], secrets)
+    assert yaml.safe_load(config.read_text()) == {"hub_token": "***", "note": "see ***"}
     assert untouched.stat().st_mtime_ns == before

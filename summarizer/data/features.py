@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TypeVar
 
 import pandas as pd
 from datasets import Dataset
@@ -11,17 +13,18 @@ from transformers import PreTrainedTokenizerBase
 from summarizer.tokenization import adds_special_tokens
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def encode_texts(
     tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, bos: bool,
-    what: str | None = None, split: str | None = None,
+    what: str | None = None, split: str | None = None, notes: list[str] | None = None,
 ) -> list[list[int]]:
     """Token ids with EOS (and BOS when asked) whether or not the tokenizer adds them itself.
 
     KoBART's tokenizer adds neither, BART's adds both: handling it here keeps one format.
     Texts longer than `max_length` are cut; given `what` they are ("dialogues"), one log line says
-    how many were, prefixed by `split` when given.
+    how many were, prefixed by `split` when given; `notes`, when given, gets the line too.
     """
     if adds_special_tokens(tokenizer):
         full = tokenizer(texts)["input_ids"]
@@ -38,8 +41,11 @@ def encode_texts(
         head = [tokenizer.bos_token_id] if bos else []
         ids = [head + seq[:room] + [tokenizer.eos_token_id] for seq in ids]
     if what is not None and truncated:
-        log.info("%s%d of %d %s longer than %d tokens were truncated",
-                 f"{split}: " if split else "", truncated, len(texts), what, max_length)
+        note = (f"{f'{split}: ' if split else ''}{truncated} of {len(texts)} {what} longer than "
+                f"{max_length} tokens were truncated")
+        log.info("%s", note)
+        if notes is not None:
+            notes.append(note)
     return ids
 
 
@@ -51,13 +57,37 @@ def build_dataset(
     max_source_length: int,
     max_target_length: int,
     split: str | None = None,
+    notes: list[str] | None = None,
 ) -> Dataset:
-    """Inputs and labels of one split; `split` names it in the truncation counts of the log."""
+    """Inputs and labels of one split; `split` names it in the truncation counts of the log,
+    which `notes` collects when given."""
     sources = encode_texts(tokenizer, frame[text_column].tolist(), max_source_length, bos=True,
-                           what="dialogues", split=split)
+                           what="dialogues", split=split, notes=notes)
     columns = {"input_ids": sources, "attention_mask": [[1] * len(s) for s in sources]}
     if summary_column is not None:
         columns["labels"] = encode_texts(tokenizer, frame[summary_column].tolist(),
                                          max_target_length, bos=False, what="summaries",
-                                         split=split)
+                                         split=split, notes=notes)
     return Dataset.from_dict(columns)
+
+
+def sort_by_length(dataset: Dataset) -> tuple[Dataset, list[int]]:
+    """The rows longest source first, and `order`: row k of the result is row `order[k]` of
+    `dataset` (ties keep their order).
+
+    Generation over length-sorted batches pads little and decodes no beams over padding; the
+    longest batch comes first, so a batch size that does not fit fails at once.
+    """
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return dataset.select(order).flatten_indices(), order
+
+
+def restore_order(items: Sequence[T], order: Sequence[int]) -> list[T]:
+    """`items` of a dataset sorted by `sort_by_length` put back in the original row order."""
+    if len(items) != len(order):
+        raise ValueError(f"{len(items)} items for {len(order)} rows")
+    restored: list = [None] * len(order)
+    for item, row in zip(items, order):
+        restored[row] = item
+    return restored

@@ -7,12 +7,11 @@ process (Hydra's basic launcher); with other launchers trials run without report
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from transformers import TrainerCallback
-
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
 
 OBJECTIVE = "eval_rouge_sum"
 
@@ -39,27 +38,12 @@ def current_callbacks() -> list[TrainerCallback]:
     """The callbacks of this job's trial, or none outside a sweep."""
     from hydra.core.hydra_config import HydraConfig
 
+    # Imported here: Hydra loads this module with the sweeper plugin on every command, and
+    # `--help` or `--cfg job` must not pay for importing transformers.
+    from summarizer.sweeps.callback import TrialReportCallback
+
     if not _ACTIVE or not HydraConfig.initialized():
         return []
     num = HydraConfig.get().job.get("num")
     slot = _ACTIVE.get(num) if num is not None else None
     return [TrialReportCallback(slot)] if slot is not None else []
-
-
-class TrialReportCallback(TrainerCallback):
-    """Feeds every evaluation's `eval_rouge_sum` to the trial; stops a trial the pruner drops."""
-
-    def __init__(self, slot: TrialSlot):
-        self.slot = slot
-
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if not metrics or OBJECTIVE not in metrics:
-            return
-        epoch = round(state.epoch or 0)
-        self.slot.trial.report(metrics[OBJECTIVE], step=epoch)
-        if self.slot.prune and self.slot.trial.should_prune():
-            self.slot.pruned_at_epoch = epoch
-            control.should_training_stop = True
-            log.info("Trial %d pruned after epoch %d (%s %.2f is worse than earlier trials "
-                     "at this epoch); keeping its best checkpoint so far.",
-                     self.slot.trial.number, epoch, OBJECTIVE, metrics[OBJECTIVE])
