@@ -59,10 +59,13 @@ def build_args(overrides: list[str], tmp_path):
 
 
 def test_training_batches_are_length_grouped_by_default(tmp_path):
-    assert build_args([], tmp_path).train_sampling_strategy == "group_by_length"
     assert build_args(["model=kobart"], tmp_path).train_sampling_strategy == "group_by_length"
-    off = build_args(["training.group_by_length=false"], tmp_path)
+    off = build_args(["model=kobart", "training.group_by_length=false"], tmp_path)
     assert off.train_sampling_strategy == "random"
+    # The tiny preset switches it off (README "Speed"); the command line still wins.
+    assert build_args([], tmp_path).train_sampling_strategy == "random"
+    on = build_args(["training.group_by_length=true"], tmp_path)
+    assert on.train_sampling_strategy == "group_by_length"
 
 
 def test_group_by_length_rejects_non_booleans(tmp_path):
