@@ -162,3 +162,33 @@ def test_a_plain_multirun_grid_writes_one_directory_per_job(data_dir, tmp_path):
 ])
 def test_the_preset_implies_multirun_only_when_running(argv, expected):
     assert sweep_argv(argv) == expected
+
+
+def test_two_sweep_processes_share_one_study(data_dir, tmp_path):
+    out = tmp_path / "sweep"
+    args = ["debug=fast", "hparams_search=optuna", f"hydra.sweep.dir={out}",
+            f"hydra.sweeper.storage=journal:///{tmp_path / 'study.log'}",
+            "hydra.sweeper.study_name=shared"]
+    workers = [subprocess.Popen([sys.executable, "-m", "summarizer.train", *args,
+                                 f"hydra.sweeper.n_trials={n}"], cwd=tmp_path, env={**os.environ},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for n in (2, 3)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=900)
+        assert worker.returncode == 0, err[-4000:]
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.load_study(study_name="shared", storage=JournalStorage(
+        JournalFileBackend(str(tmp_path / "study.log"))))
+    trials_done = study.get_trials()
+    assert len(trials_done) == 5 and all(t.state.name == "COMPLETE" for t in trials_done)
+    folders = sorted(t.user_attrs["run_dir"] for t in trials_done)
+    assert len(set(folders)) == 5
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1", "2", "3", "4"]
+    for folder in folders:
+        assert (Path(folder) / "metrics.json").is_file()
+    params = {(t.params["training.learning_rate"], t.params["training.batch_size"])
+              for t in trials_done}
+    assert len(params) == 5

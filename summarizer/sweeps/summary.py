@@ -63,7 +63,7 @@ def write_summary(sweep_dir: Path, study, param_names: list[str], storage: str |
     results = {
         "name": "optuna",
         "study_name": study.study_name,
-        "storage": _without_password(storage),
+        "storage": without_password(storage),
         "direction": "maximize",
         "objective": "eval_rouge_sum",
         "n_trials": len(frame),
@@ -88,7 +88,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _without_password(storage: str | None) -> str | None:
+def without_password(storage: str | None) -> str | None:
     return None if storage is None else re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", storage)
 
 

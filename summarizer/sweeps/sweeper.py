@@ -5,10 +5,11 @@ reuses) with what a long sweep needs:
 
 - a trial that raises or diverges is recorded as failed with its reason and the sweep goes on;
   the sweep fails only when every trial of the invocation failed;
-- job folders continue after the ones already in the sweep directory (a continued study never
-  overwrites earlier trials);
-- a study continued from storage re-seeds its sampler with `seed + <trials already in the
-  study>`, so it does not repeat its first proposals;
+- job folders continue after the ones already in the sweep directory and are reserved with
+  `mkdir`, so neither a continued study nor a second sweep process overwrites a trial;
+- the sampler is seeded with `seed + <number of the invocation's first trial>`: a continued
+  study does not repeat its first proposals and concurrent workers never share a seed;
+- `journal:///<file>` storage for several processes on one machine;
 - each job reports its per-epoch `eval_rouge_sum` to its trial, and an optional Optuna pruner
   stops trials that fall behind earlier ones (pruned trials keep their best checkpoint);
 - `trials.csv`, `optimization_results.yaml`, plots and `summary.md` at the sweep root after
@@ -41,7 +42,7 @@ from optuna.trial import TrialState
 from summarizer.run_files import CHECKPOINT_PREFIX
 from summarizer.secrets import redact_files, secret_values
 from summarizer.sweeps import trial as trial_slots
-from summarizer.sweeps.summary import METRICS, write_summary
+from summarizer.sweeps.summary import METRICS, without_password, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -113,26 +114,25 @@ class _Sweep(OptunaSweeperImpl):
             self._parse_sweeper_params_config() + list(arguments))
         for name in fixed:
             distributions.pop(name, None)
-        study = optuna.create_study(study_name=self.study_name, storage=self.storage,
+        study = optuna.create_study(study_name=self.study_name, storage=_storage(self.storage),
                                     sampler=self._sampler_for(distributions),
                                     pruner=self.pruner or optuna.pruners.NopPruner(),
                                     directions=self._get_directions(), load_if_exists=True)
-        earlier = len(study.trials)
-        if earlier and self.seed is not None and not self._is_grid():
-            study.sampler = instantiate(self.sampler_config, seed=self.seed + earlier,
-                                        _execution_whitelist_=("optuna.samplers.*",))
         sweep_dir = Path(self.config.hydra.sweep.dir)
         redact_files([sweep_dir / "multirun.yaml"], secret_values(self.config))
-        self.job_idx = _next_job_number(sweep_dir)
-        log.info("Study %s (%s): %d earlier trials; %d more, job folders from %d in %s",
-                 study.study_name, self.storage or "in memory", earlier, self.n_trials,
-                 self.job_idx, sweep_dir)
         param_names = list(distributions)
         outcomes = []
         remaining = self.n_trials
         while remaining > 0:
             batch = min(remaining, self.n_jobs)
             trials = [study.ask() for _ in range(batch)]
+            if not outcomes:
+                self._seed_sampler(study, trials[0].number)
+            self.job_idx = _reserve_job_numbers(sweep_dir, batch)
+            log.info("Study %s (%s): trials %s in job folders %d-%d of %s", study.study_name,
+                     without_password(self.storage) or "in memory",
+                     ", ".join(str(t.number) for t in trials), self.job_idx,
+                     self.job_idx + batch - 1, sweep_dir)
             overrides = self._configure_trials(trials, distributions, fixed, fixed_overrides)
             for offset, trial in enumerate(trials):
                 trial_slots.register(self.job_idx + offset,
@@ -147,7 +147,6 @@ class _Sweep(OptunaSweeperImpl):
                 if self.keep_weights == "best":
                     _keep_best_weights(study)
                 write_summary(sweep_dir, study, param_names, self.storage)
-            self.job_idx += len(returns)
             remaining -= batch
         if outcomes and all(state == TrialState.FAIL for state in outcomes):
             raise RuntimeError(
@@ -159,6 +158,17 @@ class _Sweep(OptunaSweeperImpl):
             return []
         flat = OmegaConf.to_container(self.params, resolve=True)
         return [f"{key}={value}" for key, value in _flatten(flat).items() if value is not None]
+
+    def _seed_sampler(self, study: optuna.Study, first_trial: int) -> None:
+        """Seed the sampler with `seed + <number of this invocation's first trial>`.
+
+        A continued study then does not repeat its first proposals, and sweep workers sharing a
+        storage (each gets its own first trial number from it) never share a seed. A fresh
+        study's single worker keeps the configured seed.
+        """
+        if first_trial and self.seed is not None and not self._is_grid():
+            study.sampler = instantiate(self.sampler_config, seed=self.seed + first_trial,
+                                        _execution_whitelist_=("optuna.samplers.*",))
 
     def _is_grid(self) -> bool:
         return getattr(self.sampler, "func", None) is optuna.samplers.GridSampler
@@ -227,9 +237,43 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _next_job_number(sweep_dir: Path) -> int:
-    numbers = [int(p.name) for p in sweep_dir.glob("*") if p.is_dir() and p.name.isdigit()]
-    return max(numbers, default=-1) + 1
+JOURNAL_PREFIX = "journal:///"
+
+
+def _storage(url: str | None):
+    """An Optuna storage: any SQLAlchemy URL, or `journal:///<file>` (`journal:////<abs path>`),
+    the file-based journal Optuna recommends for several processes on one machine (SQLite
+    locks under concurrent writers)."""
+    if url is None or not str(url).startswith(JOURNAL_PREFIX):
+        return url
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = Path(str(url)[len(JOURNAL_PREFIX):])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _reserve_job_numbers(sweep_dir: Path, count: int) -> int:
+    """The first of `count` consecutive job folders created here, after every existing one.
+
+    `mkdir` fails when the folder exists, so sweep processes sharing a sweep directory never
+    get the same folder (Hydra then writes into the folder it finds).
+    """
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    start = max((int(p.name) for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+                default=-1) + 1
+    while True:
+        made = []
+        try:
+            for number in range(start, start + count):
+                (sweep_dir / str(number)).mkdir()
+                made.append(number)
+            return start
+        except FileExistsError:  # another process took it: start after it
+            for number in made:
+                (sweep_dir / str(number)).rmdir()
+            start += len(made) + 1
 
 
 def _read_metrics(run_dir: Path | None) -> dict:
