@@ -121,17 +121,15 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     model = instantiate(cfg.model.model, tokenizer=tokenizer)
     apply_generation(model, cfg.training.generation)
 
-    def dataset(frame, split):
-        return build_split(frame, split, data, tokenizer, cache_dir)
-
-    eval_dataset, order = dataset(dev_frame, "dev"), None
+    eval_dataset, order = build_split(dev_frame, "dev", data, tokenizer, cache_dir), None
     if cfg.training.sort_eval_by_length:
         eval_dataset, order = sort_by_length(eval_dataset)
     metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
     logger = instantiate(cfg.logger)
     with logger.run(run_dir, redact(to_container(cfg))):
-        trainer = build_trainer(cfg, run_dir, model, tokenizer, dataset(train_frame, "train"),
-                                eval_dataset, metrics, logger)
+        train_dataset = build_split(train_frame, "train", data, tokenizer, cache_dir)
+        trainer = build_trainer(cfg, run_dir, model, tokenizer, train_dataset, eval_dataset,
+                                metrics, logger)
         result = trainer.train(resume_from_checkpoint=checkpoint)
         final = finish(trainer, result.metrics, metrics, dev_frame, data, run_dir)
         logger.summarize(final, trainer.state.best_model_checkpoint)

@@ -70,11 +70,16 @@ SHARED_RUN_ARGS = [
 ]
 
 
+def train_once(tmp_path_factory, name: str, args: list[str]) -> Path:
+    """A finished run in a fresh temporary directory, for fixtures that share it."""
+    run_dir = tmp_path_factory.mktemp(name) / "run"
+    run_train(args, run_dir)
+    return run_dir
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, data_dir) -> Path:
-    run_dir = tmp_path_factory.mktemp("shared") / "run"
-    run_train(SHARED_RUN_ARGS, run_dir)
-    return run_dir
+    return train_once(tmp_path_factory, "shared", SHARED_RUN_ARGS)
 
 
 def read_json(path: Path) -> dict:

@@ -156,4 +156,10 @@ def test_readme_python_example_runs_as_written(data_dir, tmp_path, monkeypatch):
     exec(compile(code, "README.md (Python API)", "exec"), namespace)
     result = namespace["result"]
     assert result.run_dir.is_relative_to(tmp_path / "outputs")
-    assert (result.run_dir / "submission.csv").is_file()
+    test = pd.read_csv(data_dir / "sample" / "test.csv", keep_default_na=False)
+    submission = pd.read_csv(result.run_dir / "submission.csv", keep_default_na=False)
+    assert list(submission.columns) == ["fname", "summary"]
+    assert submission["fname"].tolist() == test["fname"].tolist()
+    assert namespace["scores"]["n"] == len(pd.read_csv(data_dir / "sample" / "dev.csv"))
+    assert namespace["scores"]["max"]["rouge_sum"] == pytest.approx(
+        sum(namespace["scores"]["max"][k] for k in ("rouge1", "rouge2", "rougeL")))

@@ -21,7 +21,7 @@ from safetensors.torch import save_file
 
 from summarizer.errors import SummarizerError
 from summarizer.run_files import is_complete_checkpoint, latest_checkpoint, resolve_checkpoint
-from tests.conftest import read_json, run_train
+from tests.conftest import read_json, run_train, train_once
 
 # Seeded, five epochs of about two seconds each on a CPU, ROUGE above zero from epoch 2, and the
 # best epoch before the last, so that the resumed run has to bring the best model back as well.
@@ -146,9 +146,7 @@ def test_when_every_checkpoint_is_incomplete_last_uses_an_earlier_run(tmp_path, 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, data_dir) -> Path:
-    run_dir = tmp_path_factory.mktemp("uninterrupted") / "run"
-    run_train(RUN_ARGS, run_dir)
-    return run_dir
+    return train_once(tmp_path_factory, "uninterrupted", RUN_ARGS)
 
 
 def kill_after_first_checkpoint(run_dir: Path) -> Path:

@@ -18,7 +18,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from summarizer.run_files import write_text_atomic
+# The Agg canvas directly, without pyplot: no global backend is switched for the process.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from summarizer.run_files import write_bytes_atomic, write_text_atomic
+from summarizer.sweeps.trial import OBJECTIVE
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,7 @@ def write_summary(sweep_dir: Path, study, param_names: list[str], storage: str |
         "study_name": study.study_name,
         "storage": without_password(storage),
         "direction": "maximize",
-        "objective": "eval_rouge_sum",
+        "objective": OBJECTIVE,
         "n_trials": len(frame),
         "states": {k: int(v) for k, v in counts.items()},
         "best_trial": None if best is None else int(best["trial"]),
@@ -92,53 +97,51 @@ def without_password(storage: str | None) -> str | None:
     return None if storage is None else re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", storage)
 
 
-def _write_plots(sweep_dir: Path, frame: pd.DataFrame, param_names: list[str]) -> list[str]:
-    import matplotlib
+def _axes(title: str, xlabel: str) -> tuple[Figure, Any]:
+    figure = Figure(figsize=(7, 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    axes.set(xlabel=xlabel, ylabel=f"dev {OBJECTIVE}", title=title)
+    return figure, axes
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    scored = frame[frame["state"].isin(["COMPLETE", "PRUNED"]) & frame["value"].notna()]
-    written = []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+def _scatter(axes, scored: pd.DataFrame, x: str) -> None:
     for state, marker in (("COMPLETE", "o"), ("PRUNED", "x")):
         part = scored[scored["state"] == state]
-        ax.scatter(part["trial"], part["value"].astype(float), marker=marker, label=state.lower())
+        axes.scatter(part[x].astype(float), part["value"].astype(float), marker=marker,
+                     label=state.lower())
+
+
+def _save(figure: Figure, path: Path) -> None:
+    figure.legends or figure.axes[0].legend(loc="best")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    write_bytes_atomic(buffer.getvalue(), path)
+
+
+def _write_plots(sweep_dir: Path, frame: pd.DataFrame, param_names: list[str]) -> list[str]:
+    scored = frame[frame["state"].isin(["COMPLETE", "PRUNED"]) & frame["value"].notna()]
+    figure, axes = _axes("Optimization history (dotted: failed trials)", "trial")
+    _scatter(axes, scored, "trial")
     complete = scored[scored["state"] == "COMPLETE"].sort_values("trial")
     if not complete.empty:
-        ax.step(complete["trial"], complete["value"].astype(float).cummax(), where="post",
-                color="tab:red", label="best so far")
+        axes.step(complete["trial"], complete["value"].astype(float).cummax(), where="post",
+                  color="tab:red", label="best so far")
     for trial in frame.loc[frame["state"] == "FAIL", "trial"]:
-        ax.axvline(trial, color="grey", alpha=0.3, linestyle=":")
-    ax.set(xlabel="trial", ylabel="dev eval_rouge_sum", title="Optimization history "
-           "(dotted: failed trials)")
-    ax.legend(loc="best")
-    _save(fig, sweep_dir / HISTORY_PLOT)
-    written.append(HISTORY_PLOT)
+        axes.axvline(trial, color="grey", alpha=0.3, linestyle=":")
+    _save(figure, sweep_dir / HISTORY_PLOT)
+    written = [HISTORY_PLOT]
     for name in param_names:
         if name not in PARAM_PLOTS:
             continue
         filename, scale = PARAM_PLOTS[name]
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for state, marker in (("COMPLETE", "o"), ("PRUNED", "x")):
-            part = scored[scored["state"] == state]
-            ax.scatter(part[name].astype(float), part["value"].astype(float), marker=marker,
-                       label=state.lower())
-        if scale == "log" and (scored[name].astype(float) > 0).all() and not scored.empty:
-            ax.set_xscale("log")
-        ax.set(xlabel=name, ylabel="dev eval_rouge_sum", title=f"Objective against {name}")
-        ax.legend(loc="best")
-        _save(fig, sweep_dir / filename)
+        figure, axes = _axes(f"Objective against {name}", name)
+        _scatter(axes, scored, name)
+        if scale == "log" and not scored.empty and (scored[name].astype(float) > 0).all():
+            axes.set_xscale("log")
+        _save(figure, sweep_dir / filename)
         written.append(filename)
-    plt.close("all")
     return written
-
-
-def _save(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=100)
-    tmp.replace(path)
 
 
 def best_command(run_dir: str) -> str | None:

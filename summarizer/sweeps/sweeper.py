@@ -18,6 +18,7 @@ reuses) with what a long sweep needs:
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
@@ -42,7 +43,6 @@ from optuna.trial import TrialState
 from summarizer.run_files import CHECKPOINT_PREFIX
 from summarizer.secrets import redact_files, secret_values
 from summarizer.sweeps import trial as trial_slots
-from summarizer.sweeps.summary import METRICS, without_password, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,9 @@ class _Sweep(OptunaSweeperImpl):
         self.keep_weights = keep_weights
 
     def sweep(self, arguments: list[str]) -> None:
+        # Imported here: Hydra loads this plugin module on every command (plots need matplotlib).
+        from summarizer.sweeps.summary import without_password, write_summary
+
         if len(self._get_directions()) != 1:
             raise ValueError("hydra/sweeper=summarizer_optuna optimizes one objective "
                              "(eval_rouge_sum); give one direction.")
@@ -183,6 +186,8 @@ class _Sweep(OptunaSweeperImpl):
     def _record(self, study: optuna.Study, trial: optuna.Trial, ret, slot, job: int,
                 seconds: float) -> TrialState:
         """Tell the study how the trial ended and keep what the summary shows as user attrs."""
+        from summarizer.sweeps.summary import METRICS
+
         run_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir) if ret.hydra_cfg else None
         trial.set_user_attr("job", job)
         trial.set_user_attr("run_dir", str(run_dir) if run_dir else "")
@@ -277,8 +282,6 @@ def _reserve_job_numbers(sweep_dir: Path, count: int) -> int:
 
 
 def _read_metrics(run_dir: Path | None) -> dict:
-    import json
-
     path = run_dir / "metrics.json" if run_dir else None
     if path is None or not path.is_file():
         return {}
