@@ -71,6 +71,12 @@ def build_split(frame: pd.DataFrame, split: str, data: SummarizationData,
         data.max_target_length, split=split, notes=notes))
 
 
+def training_arguments(cfg: DictConfig, run_dir: Path, logger) -> Seq2SeqTrainingArguments:
+    """The trainer's arguments; building them sets up the processes of a distributed run."""
+    return instantiate(cfg.training.args, output_dir=str(run_dir),
+                       report_to=list(logger.report_to), _convert_="all")
+
+
 def build_trainer(cfg: DictConfig, args: Seq2SeqTrainingArguments, model, tokenizer,
                   train_dataset, eval_dataset, metrics: RougeMetrics, logger) -> Seq2SeqTrainer:
     callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
@@ -123,10 +129,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
              len(dev_frame), data.dir)
 
     logger = instantiate(cfg.logger)
-    # Sets up the processes of a distributed run; the other processes then wait for the main
-    # one on each machine to train the tokenizer and tokenize, and reuse its cache entries.
-    args = instantiate(cfg.training.args, output_dir=str(run_dir),
-                       report_to=list(logger.report_to), _convert_="all")
+    args = training_arguments(cfg, run_dir, logger)
+    # The other processes of a distributed run wait for the main one on their machine to train
+    # the tokenizer and tokenize, and reuse its cache entries.
     cache_dir = cfg.paths.cache_dir
     with args.main_process_first(desc="tokenizer and datasets"):
         tokenizer = build_tokenizer(cfg.model, data, train_frame, cache_dir)
