@@ -122,7 +122,7 @@ def run_project(args: argparse.Namespace) -> dict:
     from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
     from summarizer.metrics import RougeMetrics
-    from summarizer.pipeline import build_split, build_trainer
+    from summarizer.pipeline import build_split, build_trainer, training_arguments
 
     cache_dir = str(Path(args.work_dir) / "cache")
     with execution_whitelist(EXECUTION_WHITELIST):
@@ -132,8 +132,10 @@ def run_project(args: argparse.Namespace) -> dict:
                                                          cache_dir))
         references = dev_frame[data.summary_column].tolist()
         metrics = RougeMetrics(tokenizer, references, order)
-        trainer = build_trainer(cfg, Path(args.work_dir) / "project", model, tokenizer,
-                                train_dataset, eval_dataset, metrics, instantiate(cfg.logger))
+        logger = instantiate(cfg.logger)
+        training_args = training_arguments(cfg, Path(args.work_dir) / "project", logger)
+        trainer = build_trainer(cfg, training_args, model, tokenizer, train_dataset,
+                                eval_dataset, metrics, logger)
     collator = trainer.data_collator = CountingCollator(trainer.data_collator)
     stats = train_stats(trainer.train(), collator)
     stats["num_beams"] = cfg.training.generation.num_beams
@@ -216,7 +218,7 @@ def run_first_step(args: argparse.Namespace) -> dict:
     from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data.features import sort_by_length
     from summarizer.metrics import RougeMetrics
-    from summarizer.pipeline import build_split, build_trainer
+    from summarizer.pipeline import build_split, build_trainer, training_arguments
 
     class StopAtFirstStep(TrainerCallback):
         def on_step_begin(self, *_, **__):
@@ -229,8 +231,10 @@ def run_first_step(args: argparse.Namespace) -> dict:
         eval_dataset, order = sort_by_length(build_split(dev_frame, "dev", data, tokenizer,
                                                          cache_dir))
         metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
-        trainer = build_trainer(cfg, Path(args.work_dir) / "first_step", model, tokenizer,
-                                train_dataset, eval_dataset, metrics, instantiate(cfg.logger))
+        logger = instantiate(cfg.logger)
+        training_args = training_arguments(cfg, Path(args.work_dir) / "first_step", logger)
+        trainer = build_trainer(cfg, training_args, model, tokenizer, train_dataset,
+                                eval_dataset, metrics, logger)
     trainer.add_callback(StopAtFirstStep)
     try:
         trainer.train()

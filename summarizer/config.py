@@ -14,7 +14,7 @@ from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
-from summarizer import hardware
+from summarizer import distributed, hardware
 
 # `_target_`s the shipped configs may name. Narrow on purpose: a broad `transformers.*` or
 # `torch.*` would let a shared YAML file call `torch.load` or load remote code.
@@ -116,7 +116,10 @@ def register_resolvers() -> None:
                            ("summarizer.train_sampling", _train_sampling),
                            ("summarizer.trial_name", _trial_name),
                            ("summarizer.sweep_group", _sweep_group),
-                           ("summarizer.env_trusts_remote_code", env_trusts_remote_code)):
+                           ("summarizer.env_trusts_remote_code", env_trusts_remote_code),
+                           ("summarizer.launch_time", distributed.launch_time),
+                           ("summarizer.on_main_process", distributed.on_main_process),
+                           ("summarizer.distributed_cpu", distributed.uses_cpu_processes)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_resolver(name, resolver)
 

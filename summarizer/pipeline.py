@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
 from datasets import Dataset
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from transformers import PreTrainedTokenizerBase, Seq2SeqTrainer, set_seed
+from transformers import (PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments,
+                          set_seed)
 
 from summarizer.config import check_training_values, to_container
 from summarizer.data.cache import (
@@ -21,6 +23,7 @@ from summarizer.data.cache import (
 )
 from summarizer.data.features import build_dataset, sort_by_length
 from summarizer.data.io import write_csv_atomic
+from summarizer.distributed import is_main_process
 from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
@@ -68,10 +71,14 @@ def build_split(frame: pd.DataFrame, split: str, data: SummarizationData,
         data.max_target_length, split=split, notes=notes))
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_dataset, eval_dataset,
-                  metrics: RougeMetrics, logger) -> Seq2SeqTrainer:
-    args = instantiate(cfg.training.args, output_dir=str(run_dir),
+def training_arguments(cfg: DictConfig, run_dir: Path, logger) -> Seq2SeqTrainingArguments:
+    """The trainer's arguments; building them sets up the processes of a distributed run."""
+    return instantiate(cfg.training.args, output_dir=str(run_dir),
                        report_to=list(logger.report_to), _convert_="all")
+
+
+def build_trainer(cfg: DictConfig, args: Seq2SeqTrainingArguments, model, tokenizer,
+                  train_dataset, eval_dataset, metrics: RougeMetrics, logger) -> Seq2SeqTrainer:
     callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
     callbacks += trial_callbacks()
     return instantiate(
@@ -83,17 +90,20 @@ def build_trainer(cfg: DictConfig, run_dir: Path, model, tokenizer, train_datase
         data_collator=instantiate(cfg.training.collator, tokenizer=tokenizer, model=model),
         processing_class=tokenizer,
         compute_metrics=metrics,
-        callbacks=callbacks + [EvaluationLogCallback()] + logger.callbacks(run_dir),
+        callbacks=callbacks + [EvaluationLogCallback()] + logger.callbacks(Path(args.output_dir)),
         _convert_="all",
     )
 
 
 def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
-    """A training run in an existing run directory, its console mirrored into `train.log`."""
-    hydra_dir = run_dir / ".hydra"
-    redact_files([hydra_dir / name for name in ("config.yaml", "hydra.yaml", "overrides.yaml")],
-                 secret_values(cfg))
-    with tee_output(run_dir / "train.log"):
+    """A training run in an existing run directory, its console mirrored into `train.log`.
+    Of a distributed run's processes only the main one writes the files."""
+    main = is_main_process()
+    if main:
+        hydra_dir = run_dir / ".hydra"
+        redact_files([hydra_dir / name for name in ("config.yaml", "hydra.yaml", "overrides.yaml")],
+                     secret_values(cfg))
+    with tee_output(run_dir / "train.log") if main else nullcontext():
         final = train(cfg, run_dir)
     return TrainResult(
         run_dir=run_dir,
@@ -106,7 +116,9 @@ def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
 
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train, keep the best checkpoint, and write `final_model/`, `metrics.json` and predictions."""
-    write_config_tree(cfg, run_dir)
+    main = is_main_process()
+    if main:
+        write_config_tree(cfg, run_dir)
     check_training_values(cfg)
     checkpoint = resolve_checkpoint(cfg.training.resume_from_checkpoint, run_dir)
     set_seed(cfg.seed)
@@ -116,35 +128,36 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     log.info("Data %s: %d train / %d dev rows from %s", data.name, len(train_frame),
              len(dev_frame), data.dir)
 
+    logger = instantiate(cfg.logger)
+    args = training_arguments(cfg, run_dir, logger)
+    # The other processes of a distributed run wait for the main one on their machine to train
+    # the tokenizer and tokenize, and reuse its cache entries.
     cache_dir = cfg.paths.cache_dir
-    tokenizer = build_tokenizer(cfg.model, data, train_frame, cache_dir)
-    model = instantiate(cfg.model.model, tokenizer=tokenizer)
-    apply_generation(model, cfg.training.generation)
-
-    eval_dataset, order = build_split(dev_frame, "dev", data, tokenizer, cache_dir), None
+    with args.main_process_first(desc="tokenizer and datasets"):
+        tokenizer = build_tokenizer(cfg.model, data, train_frame, cache_dir)
+        eval_dataset, order = build_split(dev_frame, "dev", data, tokenizer, cache_dir), None
+        train_dataset = build_split(train_frame, "train", data, tokenizer, cache_dir)
     if cfg.training.sort_eval_by_length:
         eval_dataset, order = sort_by_length(eval_dataset)
+    model = instantiate(cfg.model.model, tokenizer=tokenizer)
+    apply_generation(model, cfg.training.generation)
     metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
-    logger = instantiate(cfg.logger)
-    with logger.run(run_dir, redact(to_container(cfg))):
-        train_dataset = build_split(train_frame, "train", data, tokenizer, cache_dir)
-        trainer = build_trainer(cfg, run_dir, model, tokenizer, train_dataset, eval_dataset,
+    with logger.run(run_dir, redact(to_container(cfg))) if main else nullcontext():
+        trainer = build_trainer(cfg, args, model, tokenizer, train_dataset, eval_dataset,
                                 metrics, logger)
         result = trainer.train(resume_from_checkpoint=checkpoint)
         final = finish(trainer, result.metrics, metrics, dev_frame, data, run_dir)
-        logger.summarize(final, trainer.state.best_model_checkpoint)
+        if main:
+            logger.summarize(final, trainer.state.best_model_checkpoint)
     return final
 
 
 def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
            dev_frame: pd.DataFrame, data: SummarizationData, run_dir: Path) -> dict:
     """Score the best model once more on dev and save everything a user opens after a run."""
+    # Every process takes part in the evaluation and in saving (FSDP and DeepSpeed gather the
+    # weights); the main process writes the rest.
     evaluation = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval").metrics
-    write_csv_atomic(pd.DataFrame({
-        "fname": dev_frame[data.id_column],
-        "prediction": metrics.last_predictions,
-        "reference": dev_frame[data.summary_column],
-    }), run_dir / "dev_predictions.csv")
     trainer.save_model(str(run_dir / "final_model"))
     final = {
         **evaluation,
@@ -152,6 +165,13 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric,
     }
+    if not is_main_process():
+        return final
+    write_csv_atomic(pd.DataFrame({
+        "fname": dev_frame[data.id_column],
+        "prediction": metrics.last_predictions,
+        "reference": dev_frame[data.summary_column],
+    }), run_dir / "dev_predictions.csv")
     write_json_atomic(final, run_dir / "metrics.json")
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
              final["eval_rouge1"], final["eval_rouge2"], final["eval_rougeL"],

@@ -15,6 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+from summarizer.distributed import check_launch
 from summarizer.errors import SummarizerError, user_errors_exit
 
 register_resolvers()
@@ -57,4 +58,6 @@ def sweep_argv(argv: list[str]) -> list[str]:
 
 if __name__ == "__main__":
     sys.argv = sweep_argv(sys.argv)
+    with user_errors_exit():
+        check_launch(sys.argv)
     main()

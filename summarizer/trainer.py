@@ -56,6 +56,13 @@ class SummarizationTrainer(Seq2SeqTrainer):
             )
         return loss
 
+    def evaluation_loop(self, *args, **kwargs):
+        # Seq2SeqTrainer gathers the processes' predictions with `accelerator.gather`, which keeps
+        # the rows accelerate repeats to give every process a full last batch: a distributed
+        # evaluation would score some dev rows twice. `gather_for_metrics` drops them.
+        self.gather_function = self.accelerator.gather_for_metrics
+        return super().evaluation_loop(*args, **kwargs)
+
     def _get_eval_sampler(self, eval_dataset):
         """Evaluation in the dataset's stored order, also with length-grouped training.
 

@@ -43,6 +43,9 @@ def test_run_directory_has_everything(trained_run):
     assert metrics["eval_rouge_sum"] == pytest.approx(
         metrics["eval_rouge1"] + metrics["eval_rouge2"] + metrics["eval_rougeL"])
     assert metrics["best_checkpoint"].startswith(str(trained_run / "checkpoint-"))
+    # Results are for sharing: readable by others like every file the run writes.
+    for name in ("metrics.json", "dev_predictions.csv", "summary.md"):
+        assert (trained_run / name).stat().st_mode & 0o777 == 0o644, name
 
 
 def test_rouge_sum_rises_and_the_best_checkpoint_is_kept(trained_run):

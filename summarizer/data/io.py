@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from summarizer.errors import SummarizerError
+from summarizer.run_files import write_text_atomic
 
 READERS = {
     ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8"),
@@ -103,12 +102,4 @@ def require_columns(frame: pd.DataFrame, path: str | Path, columns: dict[str, st
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> None:
     """Write through a temporary file and rename, so a crash never leaves half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(frame.to_csv(index=False), path)
