@@ -169,13 +169,21 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
-    """`training.resume_from_checkpoint`: a checkpoint dir, a run dir, or `last`.
+    """`training.resume_from_checkpoint`: a checkpoint dir, a run dir, `last` or `auto`.
 
     `last` takes the newest checkpoint of this run directory (a re-run with `hydra.run.dir=`),
     else of the most recent earlier run of the same experiment (`outputs/<name>/*`).
+    `auto` takes the newest checkpoint of this run directory and starts afresh when it has none:
+    a cluster job requeued into its own folder carries on, a new one never borrows another
+    trial's checkpoint.
     """
     if value is None or value == "":
         return None
+    if value == "auto":
+        found = latest_checkpoint(run_dir)
+        if found is not None:
+            log.info("Resuming from %s", found)
+        return None if found is None else str(found)
     if value == "last":
         runs = [run_dir] + sorted((p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir),
                                   key=lambda p: p.name, reverse=True)
@@ -192,7 +200,7 @@ def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
     if not path.is_dir():
         raise SummarizerError(
             f"training.resume_from_checkpoint={value}: no such directory. Give a checkpoint-* "
-            "directory, a run directory that holds checkpoints, or `last`."
+            "directory, a run directory that holds checkpoints, `last` or `auto`."
         )
     problems = checkpoint_problems(path)
     if not problems:

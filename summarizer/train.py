@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from summarizer.config import EXECUTION_WHITELIST, register_resolvers
 from summarizer.distributed import check_launch
 from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.sweeps.devices import use_sweep_slot
 
 register_resolvers()
 log = logging.getLogger("summarizer")
@@ -24,6 +25,7 @@ log = logging.getLogger("summarizer")
 
 @hydra.main(config_path="../conf", config_name="train", execution_whitelist=EXECUTION_WHITELIST)
 def main(cfg: DictConfig) -> float:
+    use_sweep_slot()  # a joblib sweep's worker takes its GPU before anything starts CUDA
     # Imported here so `--help` and `--cfg job` stay fast.
     from summarizer.pipeline import run
 

@@ -18,7 +18,7 @@ register_resolvers()
 
 GROUP_OPTIONS = {
     group: sorted(p.stem for p in (CONF / group).glob("*.yaml"))
-    for group in ("model", "data", "logger", "training", "experiment", "debug")
+    for group in ("model", "data", "logger", "training", "experiment", "debug", "launcher")
 }
 
 
@@ -34,6 +34,7 @@ def test_every_group_has_the_documented_options():
     assert GROUP_OPTIONS["logger"] == ["csv", "none", "tensorboard", "wandb"]
     assert GROUP_OPTIONS["experiment"] == ["baseline_kobart"]
     assert GROUP_OPTIONS["debug"] == ["fast"]
+    assert GROUP_OPTIONS["launcher"] == ["joblib", "submitit_local", "submitit_slurm"]
 
 
 @pytest.mark.parametrize("group,option,expected", [

@@ -142,6 +142,21 @@ def test_when_every_checkpoint_is_incomplete_last_uses_an_earlier_run(tmp_path, 
     assert f"Skipping incomplete checkpoint {broken} (truncated model.safetensors)" in caplog.text
 
 
+def test_auto_resumes_only_from_its_own_run_directory(tmp_path):
+    """`auto` (the submitit presets): a requeued sweep trial carries on from its own folder; a
+    new trial starts afresh, never from a sibling trial's checkpoint as `last` would."""
+    sibling = make_checkpoint(tmp_path / "sweep" / "0" / "checkpoint-30", 30)
+    trial = tmp_path / "sweep" / "1"
+    trial.mkdir()
+    assert resolve_checkpoint("auto", trial) is None
+    assert resolve_checkpoint("last", trial) == str(sibling)
+    make_checkpoint(trial / "checkpoint-10", 10)
+    newest = make_checkpoint(trial / "checkpoint-20", 20)
+    assert resolve_checkpoint("auto", trial) == str(newest)
+    halve(newest / "optimizer.pt")
+    assert resolve_checkpoint("auto", trial) == str(trial / "checkpoint-10")
+
+
 # --- end to end: kill, break, resume ----------------------------------------------------------
 
 @pytest.fixture(scope="module")

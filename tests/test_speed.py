@@ -28,7 +28,9 @@ def imported_modules(*args: str) -> set[str]:
     return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines[1:]}
 
 
-@pytest.mark.parametrize("flag", ["--help", "--cfg job"])
+@pytest.mark.parametrize("flag", ["--help", "--cfg job",
+                                  "hparams_search=optuna launcher=joblib --cfg job",
+                                  "hparams_search=optuna launcher=submitit_slurm --cfg job"])
 def test_train_command_starts_without_torch_or_transformers(flag):
     modules = imported_modules("-m", "summarizer.train", *flag.split())
     assert "summarizer" in modules and "hydra" in modules

@@ -14,6 +14,7 @@ from matplotlib import image
 
 from summarizer.train import sweep_argv
 from tests.conftest import read_json
+from tests.postgres import postgres_server
 
 pytestmark = pytest.mark.slow
 
@@ -164,31 +165,92 @@ def test_the_preset_implies_multirun_only_when_running(argv, expected):
     assert sweep_argv(argv) == expected
 
 
-def test_two_sweep_processes_share_one_study(data_dir, tmp_path):
-    out = tmp_path / "sweep"
-    args = ["debug=fast", "hparams_search=optuna", f"hydra.sweep.dir={out}",
-            f"hydra.sweeper.storage=journal:///{tmp_path / 'study.log'}",
-            "hydra.sweeper.study_name=shared"]
-    workers = [subprocess.Popen([sys.executable, "-m", "summarizer.train", *args,
-                                 f"hydra.sweeper.n_trials={n}"], cwd=tmp_path, env={**os.environ},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-               for n in (2, 3)]
+def run_sweep_workers(args: list[str], trial_counts: tuple[int, ...], cwd: Path) -> None:
+    """Start one sweep process per count, all at once, each running that many trials."""
+    workers = [subprocess.Popen([sys.executable, "-m", "summarizer.train", "debug=fast",
+                                 "hparams_search=optuna", *args, f"hydra.sweeper.n_trials={n}"],
+                                cwd=cwd, env={**os.environ}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+               for n in trial_counts]
     for worker in workers:
         _, err = worker.communicate(timeout=900)
         assert worker.returncode == 0, err[-4000:]
+
+
+def assert_one_study_of_distinct_trials(study, sweep_dir: Path, total: int) -> None:
+    """Every worker's trials landed in the study, each in its own folder with its own parameters."""
+    done = study.get_trials()
+    assert len(done) == total and all(t.state.name == "COMPLETE" for t in done)
+    folders = sorted(t.user_attrs["run_dir"] for t in done)
+    assert len(set(folders)) == total
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()) == \
+        [str(n) for n in range(total)]
+    for folder in folders:
+        assert (Path(folder) / "metrics.json").is_file()
+    params = {(t.params["training.learning_rate"], t.params["training.batch_size"]) for t in done}
+    assert len(params) == total
+
+
+def test_two_sweep_processes_share_one_study(data_dir, tmp_path):
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
+    out = tmp_path / "sweep"
+    run_sweep_workers([f"hydra.sweep.dir={out}", "hydra.sweeper.study_name=shared",
+                       f"hydra.sweeper.storage=journal:///{tmp_path / 'study.log'}"], (2, 3),
+                      tmp_path)
     study = optuna.load_study(study_name="shared", storage=JournalStorage(
         JournalFileBackend(str(tmp_path / "study.log"))))
-    trials_done = study.get_trials()
-    assert len(trials_done) == 5 and all(t.state.name == "COMPLETE" for t in trials_done)
-    folders = sorted(t.user_attrs["run_dir"] for t in trials_done)
-    assert len(set(folders)) == 5
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1", "2", "3", "4"]
-    for folder in folders:
-        assert (Path(folder) / "metrics.json").is_file()
-    params = {(t.params["training.learning_rate"], t.params["training.batch_size"])
-              for t in trials_done}
-    assert len(params) == 5
+    assert_one_study_of_distinct_trials(study, out, 5)
+
+
+@pytest.fixture
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+def test_two_sweep_processes_share_one_postgresql_study(data_dir, tmp_path, postgres_url):
+    import optuna
+
+    out = tmp_path / "sweep"
+    run_sweep_workers([f"hydra.sweep.dir={out}", "hydra.sweeper.study_name=shared",
+                       f"hydra.sweeper.storage={postgres_url}"], (1, 2), tmp_path)
+    study = optuna.load_study(study_name="shared", storage=postgres_url)
+    assert_one_study_of_distinct_trials(study, out, 3)
+    results = yaml.safe_load((out / "optimization_results.yaml").read_text())
+    assert results["storage"] == postgres_url and results["n_trials"] == 3
+
+
+# Says it is ready, waits for the start file, then opens the sweeper's storage and runs one
+# trial in the study.
+OPEN_STORAGE = """
+import sys, time
+from pathlib import Path
+import optuna
+from summarizer.sweeps.sweeper import _storage
+print("ready", flush=True)
+while not Path(sys.argv[2]).exists():
+    time.sleep(0.01)
+study = optuna.create_study(study_name="race", storage=_storage(sys.argv[1]),
+                            load_if_exists=True, direction="maximize")
+study.tell(study.ask(), 1.0)
+"""
+
+
+def test_workers_started_together_on_an_empty_database_all_get_the_study(tmp_path, postgres_url):
+    import optuna
+
+    start = tmp_path / "start"
+    workers = [subprocess.Popen([sys.executable, "-c", OPEN_STORAGE, postgres_url, str(start)],
+                                env={**os.environ}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    for worker in workers:  # all at the start line, then off together
+        assert worker.stdout.readline().strip() == "ready", worker.communicate()[1][-4000:]
+    start.touch()
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-4000:]
+    assert len(optuna.load_study(study_name="race", storage=postgres_url).trials) == 3

@@ -145,12 +145,14 @@ def _write_plots(sweep_dir: Path, frame: pd.DataFrame, param_names: list[str]) -
 
 
 def best_command(run_dir: str) -> str | None:
-    """`python -m summarizer.train ...` that repeats a trial as a single run."""
+    """`python -m summarizer.train ...` that repeats a trial as a single run, here: without the
+    sweep's own settings (search preset, launcher, Hydra's keys and groups)."""
     overrides = Path(run_dir) / ".hydra" / "overrides.yaml"
     if not overrides.is_file():
         return None
+    sweep_keys = ("hparams_search", "launcher", "hydra.", "hydra/")
     kept = [o for o in yaml.safe_load(overrides.read_text(encoding="utf-8")) or []
-            if not o.split("=", 1)[0].lstrip("+~").startswith(("hparams_search", "hydra."))]
+            if not o.split("=", 1)[0].lstrip("+~").startswith(sweep_keys)]
     return shlex.join(["python", "-m", "summarizer.train", *kept])
 
 

@@ -11,7 +11,8 @@ reuses) with what a long sweep needs:
   study does not repeat its first proposals and concurrent workers never share a seed;
 - `journal:///<file>` storage for several processes on one machine;
 - each job reports its per-epoch `eval_rouge_sum` to its trial, and an optional Optuna pruner
-  stops trials that fall behind earlier ones (pruned trials keep their best checkpoint);
+  stops trials that fall behind earlier ones (pruned trials keep their best checkpoint); this
+  needs the jobs in the sweeper's process, so a pruner with another launcher is refused;
 - `trials.csv`, `optimization_results.yaml`, plots and `summary.md` at the sweep root after
   every trial; optionally only the best trial keeps its weights.
 """
@@ -29,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra.core.config_store import ConfigStore
+from hydra.errors import CompactHydraException
 from hydra.utils import instantiate
 from hydra_plugins.hydra_optuna_sweeper._impl import (
     OptunaSweeperImpl,
@@ -49,6 +52,10 @@ log = logging.getLogger(__name__)
 PLUGIN_VERSION = "1.4.0rc3"
 KEEP_WEIGHTS = ("all", "best")
 PRUNER_WHITELIST = ("optuna.pruners.*",)
+
+
+class SweepConfigError(CompactHydraException, ValueError):
+    """A mistake in the sweep's settings: Hydra prints the message alone, without a traceback."""
 
 
 @dataclass
@@ -83,7 +90,14 @@ class SummarizerSweeper(OptunaSweeper):
                  pruner: Any = None, keep_weights: str = "all") -> None:
         _check_plugin_version()
         if keep_weights not in KEEP_WEIGHTS:
-            raise ValueError(f"hydra.sweeper.keep_weights={keep_weights!r}: use all or best.")
+            raise SweepConfigError(f"hydra.sweeper.keep_weights={keep_weights!r}: use all or best.")
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+            raise SweepConfigError(
+                f"hydra.sweeper.n_jobs={n_jobs!r} is invalid: it is the number of trials Optuna "
+                "proposes per batch and must be an integer >= 1. It follows hydra.launcher.n_jobs, "
+                "which joblib's own default (-1, every core) leaves invalid: use launcher=joblib "
+                "(2 trials at once) or set hydra.launcher.n_jobs=<trials at once>, or set "
+                "hydra.sweeper.n_jobs=<trials per batch>.")
         super().__init__(sampler, direction, storage, study_name, n_trials, n_jobs,
                          max_failure_rate, custom_search_space, params)
         seed = OmegaConf.select(sampler, "seed") if isinstance(sampler, DictConfig) else None
@@ -110,8 +124,15 @@ class _Sweep(OptunaSweeperImpl):
         from summarizer.sweeps.summary import without_password, write_summary
 
         if len(self._get_directions()) != 1:
-            raise ValueError("hydra/sweeper=summarizer_optuna optimizes one objective "
-                             "(eval_rouge_sum); give one direction.")
+            raise SweepConfigError("hydra/sweeper=summarizer_optuna optimizes one objective "
+                                   "(eval_rouge_sum); give one direction.")
+        in_process = isinstance(self.launcher, BasicLauncher)
+        if self.pruner is not None and not in_process:
+            raise SweepConfigError(
+                f"hydra.sweeper.pruner is set, but the launcher ({type(self.launcher).__name__}) "
+                "runs trials in other processes, from where they cannot report their epochs to "
+                "Optuna, so none would be pruned. Prune with Hydra's default launcher (drop "
+                "launcher=... / hydra/launcher=...), or drop the pruner: hydra.sweeper.pruner=null.")
         self._process_searchspace_config()
         distributions, fixed, fixed_overrides = create_params_from_overrides(
             self._parse_sweeper_params_config() + list(arguments))
@@ -142,7 +163,9 @@ class _Sweep(OptunaSweeperImpl):
                                      trial_slots.TrialSlot(trial, prune=self.pruner is not None))
             started = time.monotonic()
             returns = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
-            seconds = (time.monotonic() - started) / max(len(returns), 1)
+            seconds = time.monotonic() - started
+            if in_process:  # one after another; other launchers run the batch at once
+                seconds /= max(len(returns), 1)
             for offset, (trial, ret) in enumerate(zip(trials, returns)):
                 slot = trial_slots.release(self.job_idx + offset)
                 outcomes.append(self._record(study, trial, ret, slot, self.job_idx + offset,
@@ -249,14 +272,33 @@ def _storage(url: str | None):
     """An Optuna storage: any SQLAlchemy URL, or `journal:///<file>` (`journal:////<abs path>`),
     the file-based journal Optuna recommends for several processes on one machine (SQLite
     locks under concurrent writers)."""
-    if url is None or not str(url).startswith(JOURNAL_PREFIX):
-        return url
+    if url is None:
+        return None
+    if not str(url).startswith(JOURNAL_PREFIX):
+        return _database_storage(str(url))
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     path = Path(str(url)[len(JOURNAL_PREFIX):])
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _database_storage(url: str, attempts: int = 5):
+    """Optuna's storage in a database. Sweep workers started together on an empty server
+    database race to create its tables, and PostgreSQL answers the losers with a duplicate key
+    (`pg_type_typname_nsp_index`) or an existing table; by the next attempt the tables are there."""
+    from optuna.storages import RDBStorage
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return RDBStorage(url)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts:
+                raise
+            log.info("Another sweep worker is creating the study's tables; retrying")
+            time.sleep(0.2 * attempt)
 
 
 def _reserve_job_numbers(sweep_dir: Path, count: int) -> int:

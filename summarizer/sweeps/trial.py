@@ -2,7 +2,9 @@
 
 The sweeper registers every trial it launches under its Hydra job number; a training run that
 finds its job number here reports to that trial. That needs the job to run in the sweeper's
-process (Hydra's basic launcher); with other launchers trials run without reports or pruning.
+process (Hydra's basic launcher). With other launchers (launcher=joblib, submitit) jobs run in
+other processes and find no trial here: they train without reports, and the sweeper refuses a
+pruner.
 """
 
 from __future__ import annotations
