@@ -1,7 +1,7 @@
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
 
-.PHONY: install train test test-fast bench clean
+.PHONY: install train test test-fast bench gpu-smoke wheelhouse install-offline clean
 
 # torch first and on its own: with the pin in place pip never pulls a CUDA build here.
 install:
@@ -20,6 +20,25 @@ test-fast:
 # Training, evaluation and prediction speed against a plain Seq2SeqTrainer script (docs/benchmarks.md).
 bench:
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/train_speed.py $(ARGS)
+
+# KoBART-base-sized training, evaluation and prediction on this machine's torch: speed, MFU, memory.
+gpu-smoke:
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/gpu_smoke.py $(ARGS)
+
+# GPU servers without package access (README "GPU servers (offline)").
+WHEELHOUSE ?= wheelhouse
+EXTRAS ?= dev
+KEEP ?= transformers tokenizers accelerate safetensors huggingface-hub
+
+# Connected machine: wheels of every dependency but torch and its CUDA packages, for WHEEL_PYTHON on WHEEL_PLATFORM.
+wheelhouse:
+	$(PYTHON) tools/wheelhouse.py build --dest $(WHEELHOUSE) --extras "$(EXTRAS)" \
+		$(if $(WHEEL_PYTHON),--python $(WHEEL_PYTHON)) $(if $(WHEEL_PLATFORM),--platform $(WHEEL_PLATFORM)) \
+		$(if $(SERVER_FREEZE),--server-freeze $(SERVER_FREEZE))
+
+# GPU server, offline: the project from WHEELHOUSE, keeping the installed torch and KEEP packages.
+install-offline:
+	$(PYTHON) tools/wheelhouse.py install --wheelhouse $(WHEELHOUSE) --extras "$(EXTRAS)" --keep $(KEEP)
 
 clean:
 	rm -rf outputs multirun .pytest_cache
