@@ -225,7 +225,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
     from summarizer.inference import summarize
     from summarizer.metrics import RougeMetrics
     from summarizer.modeling import apply_generation
-    from summarizer.pipeline import build_split, build_trainer
+    from summarizer.pipeline import build_split, build_trainer, training_arguments
 
     if not args.data_dir:
         from summarizer.data import sample
@@ -251,8 +251,9 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
             eval_dataset, order = sort_by_length(eval_dataset)
         references = dev_frame[data.summary_column].tolist()
         metrics = RougeMetrics(tokenizer, references, order)
-        trainer = build_trainer(cfg, work_dir / "run", model, tokenizer, train_dataset,
-                                eval_dataset, metrics, instantiate(cfg.logger))
+        logger = instantiate(cfg.logger)
+        trainer = build_trainer(cfg, training_arguments(cfg, work_dir / "run", logger), model,
+                                tokenizer, train_dataset, eval_dataset, metrics, logger)
 
     meter = StepMeter()
     trainer.training_step = meter.wrap(trainer.training_step)
