@@ -68,7 +68,7 @@ def _shared(key: str, value: str) -> str:
         raise SummarizerError(_no_store_message())
     from torch.distributed import PrefixStore, TCPStore
 
-    # The agent's store outlives a failed attempt; a restarted attempt gets its own directory.
+    # The launcher's store outlives a failed attempt; a restarted attempt gets its own directory.
     attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
     store = PrefixStore(f"summarizer/{attempt}", TCPStore(
         os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
