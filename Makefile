@@ -1,7 +1,7 @@
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
 
-.PHONY: install train test test-fast bench gpu-smoke wheelhouse install-offline clean
+.PHONY: install train test test-fast bench bench-tokenize gpu-smoke wheelhouse install-offline clean
 
 # torch first and on its own: with the pin in place pip never pulls a CUDA build here.
 install:
@@ -20,6 +20,10 @@ test-fast:
 # Training, evaluation and prediction speed against a plain Seq2SeqTrainer script (docs/benchmarks.md).
 bench:
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/train_speed.py $(ARGS)
+
+# Peak memory and time of loading and tokenizing a CSV of 10k, 100k and 1M rows (docs/benchmarks.md).
+bench-tokenize:
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/tokenize_memory.py $(ARGS)
 
 # KoBART-base-sized training, evaluation and prediction on this machine's torch: speed, MFU, memory.
 gpu-smoke:

@@ -21,7 +21,7 @@ from summarizer.data.cache import (
     texts_fingerprint,
     tokenizer_fingerprint,
 )
-from summarizer.data.features import build_dataset, sort_by_length
+from summarizer.data.features import build_dataset, iter_texts, sort_by_length
 from summarizer.data.io import write_csv_atomic
 from summarizer.distributed import is_main_process
 from summarizer.data.module import SummarizationData
@@ -53,8 +53,10 @@ def build_tokenizer(model_cfg: DictConfig, data: SummarizationData, train_frame:
                       OmegaConf.to_container(model_cfg.tokenizer, resolve=True))
 
     def train_new() -> PreTrainedTokenizerBase:
-        texts = pd.concat([train_frame[column] for column in columns])
-        return instantiate(model_cfg.tokenizer, texts=texts.tolist(), special_tokens=special_tokens)
+        # The texts go to the call, not through `instantiate`, which would copy a list of them
+        # into config nodes (minutes and gigabytes for a million rows).
+        train = instantiate(model_cfg.tokenizer, special_tokens=special_tokens, _partial_=True)
+        return train(texts=iter_texts(train_frame, columns))
 
     return cached_tokenizer(cache_dir, key, train_new)
 
@@ -66,9 +68,9 @@ def build_split(frame: pd.DataFrame, split: str, data: SummarizationData,
     key = fingerprint(split, texts_fingerprint(frame, [data.text_column, data.summary_column]),
                       tokenizer_fingerprint(tokenizer), data.max_source_length,
                       data.max_target_length)
-    return cached_dataset(cache_dir, key, lambda notes: build_dataset(
+    return cached_dataset(cache_dir, key, lambda notes, path: build_dataset(
         frame, tokenizer, data.text_column, data.summary_column, data.max_source_length,
-        data.max_target_length, split=split, notes=notes))
+        data.max_target_length, split=split, notes=notes, path=path))
 
 
 def training_arguments(cfg: DictConfig, run_dir: Path, logger) -> Seq2SeqTrainingArguments:

@@ -212,10 +212,10 @@ def test_cached_dataset_builds_once_and_repeats_its_log_lines(tiny_parts, tmp_pa
     tokenizer, _, frame, dataset = tiny_parts
     calls = []
 
-    def build(notes):
+    def build(notes, path):
         calls.append(1)
         return build_dataset(frame, tokenizer, "dialogue", "summary", 12, 8, split="dev",
-                             notes=notes)
+                             notes=notes, path=path)
 
     with caplog.at_level(logging.INFO, logger="summarizer"):
         first = cached_dataset(str(tmp_path), "k1", build)
@@ -230,6 +230,66 @@ def test_cached_dataset_builds_once_and_repeats_its_log_lines(tiny_parts, tmp_pa
     assert [p.name for p in (tmp_path / "datasets").iterdir()] == ["k1"]  # no temporary left
     cached_dataset(None, "k1", build)
     assert len(calls) == 2
+
+
+def test_chunked_tokenization_gives_the_ids_and_counts_of_one_pass(tiny_parts, tmp_path,
+                                                                   monkeypatch):
+    """Splits are tokenized and written a chunk of rows at a time (bounded memory); the ids,
+    column types and truncation counts are those of tokenizing all rows in one call."""
+    from datasets import Dataset
+
+    from summarizer.data import features
+    from summarizer.data.cache import texts_fingerprint
+    from summarizer.data.features import build_dataset, encode_texts
+
+    tokenizer, _, frame, _ = tiny_parts
+    key = texts_fingerprint(frame, ["dialogue", "summary"])
+    notes = []
+    sources = encode_texts(tokenizer, frame["dialogue"].tolist(), 12, bos=True, what="dialogues",
+                           split="train", notes=notes)
+    labels = encode_texts(tokenizer, frame["summary"].tolist(), 2, bos=False, what="summaries",
+                          split="train", notes=notes)
+    one_pass = Dataset.from_dict({"input_ids": sources,
+                                  "attention_mask": [[1] * len(s) for s in sources],
+                                  "labels": labels})
+    assert len(notes) == 2  # both kinds of truncation happen in this data
+
+    monkeypatch.setattr(features, "CHUNK_ROWS", 7)  # 40 rows: 6 chunks, the last one short
+    in_memory_notes, on_disk_notes = [], []
+    in_memory = build_dataset(frame, tokenizer, "dialogue", "summary", 12, 2, split="train",
+                              notes=in_memory_notes)
+    on_disk = build_dataset(frame, tokenizer, "dialogue", "summary", 12, 2, split="train",
+                            notes=on_disk_notes, path=tmp_path / "data.arrow")
+    for dataset in (in_memory, on_disk):
+        assert dataset.to_dict() == one_pass.to_dict()
+        assert dataset.features == one_pass.features
+    assert in_memory_notes == on_disk_notes == notes
+    assert [f["filename"] for f in on_disk.cache_files] == [str(tmp_path / "data.arrow")]
+    # The cache key is hashed chunk by chunk too, and does not depend on the chunk size.
+    assert texts_fingerprint(frame, ["dialogue", "summary"]) == key
+
+
+def test_the_tokenizer_trained_from_data_is_the_one_of_all_texts_at_once(data_dir,
+                                                                          monkeypatch):
+    """`build_tokenizer` streams the texts to the trainer a chunk of rows at a time; the
+    tokenizer is the one a list of every dialogue and summary gives."""
+    from hydra.utils import execution_whitelist, instantiate
+
+    from summarizer.config import EXECUTION_WHITELIST
+    from summarizer.data import features
+    from summarizer.pipeline import build_tokenizer
+    from summarizer.tokenization import train_tokenizer
+
+    monkeypatch.setattr(features, "CHUNK_ROWS", 64)
+    cfg = compose_train(["data.max_train_samples=300"])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        data = instantiate(cfg.data)
+        train = data.load("train")
+        built = build_tokenizer(cfg.model, data, train)
+    texts = train["dialogue"].tolist() + train["summary"].tolist()
+    direct = train_tokenizer(texts, list(data.special_tokens), cfg.model.tokenizer.vocab_size,
+                             cfg.model.tokenizer.min_frequency)
+    assert built.backend_tokenizer.to_str() == direct.backend_tokenizer.to_str()
 
 
 def test_tokenizer_fingerprint_survives_saving_and_tells_tokenizers_apart(tiny_parts, tmp_path):

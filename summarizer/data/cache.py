@@ -20,13 +20,17 @@ from typing import Any
 import pandas as pd
 import tokenizers
 import transformers
-from datasets import Dataset, load_from_disk
+from datasets import Dataset
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from summarizer.data.features import column_chunks
 
 log = logging.getLogger(__name__)
 
-# Part of every key: raise it when `build_dataset` or `train_tokenizer` change their output.
-FORMAT = 1
+# Part of every key: raise it when `build_dataset` or `train_tokenizer` change their output, or
+# the layout of an entry.
+FORMAT = 2
+DATA_FILE = "data.arrow"
 NOTES_FILE = "notes.json"
 # What `from_pretrained` writes into a tokenizer's init arguments about where it was loaded from;
 # dropped so that `final_model/` holds the same tokenizer files with and without the cache.
@@ -44,11 +48,14 @@ def fingerprint(*parts: Any) -> str:
 
 def texts_fingerprint(frame: pd.DataFrame, columns: Sequence[str | None]) -> str:
     """The texts of `columns` (None: no such column), row by row: what gets tokenized. It covers
-    the file's content and every choice that cuts it (sample limits, dropped rows, columns)."""
+    the file's content and every choice that cuts it (sample limits, dropped rows, columns).
+    Hashed a chunk of rows at a time (one string of a whole column would double its memory),
+    each text as a JSON string and a newline: the same bytes however the rows are chunked."""
     digest = hashlib.sha256()
     for column in columns:
-        values = [] if column is None else frame[column].astype(str).tolist()
-        digest.update(json.dumps(values, ensure_ascii=False).encode("utf-8"))
+        for values in [] if column is None else column_chunks(frame, column):
+            digest.update("".join([json.dumps(value, ensure_ascii=False) + "\n"
+                                   for value in values]).encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
 
@@ -65,27 +72,28 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
 
 
 def cached_dataset(cache_dir: str | None, key: str,
-                   build: Callable[[list[str]], Dataset]) -> Dataset:
-    """`build(notes)`, or the dataset it built for `key` before. The lines `build` logged and
-    added to `notes` (truncation counts) are saved with it and logged again when it is reused."""
+                   build: Callable[[list[str], Path | None], Dataset]) -> Dataset:
+    """`build(notes, file)`, or the dataset it built for `key` before. `build` writes its rows to
+    the entry's Arrow file `file` (None: the cache is off, it keeps them in memory), and the
+    dataset is mapped from that file: the tokenized rows are never all in memory. The lines
+    `build` logged and added to `notes` (truncation counts) are saved with it and logged again
+    when it is reused."""
     if cache_dir is None:
-        return build([])
+        return build([], None)
     path = Path(cache_dir) / "datasets" / key
     if (path / NOTES_FILE).is_file():
-        dataset = load_from_disk(str(path))
         for note in json.loads((path / NOTES_FILE).read_text(encoding="utf-8")):
             log.info("%s", note)
         log.info("Reused the tokenized split from %s", path)
-        return dataset
-    notes: list[str] = []
-    dataset = build(notes)
+        return Dataset.from_file(str(path / DATA_FILE))
 
     def write(tmp: Path) -> None:
-        dataset.save_to_disk(str(tmp))
+        notes: list[str] = []
+        build(notes, tmp / DATA_FILE)
         (tmp / NOTES_FILE).write_text(json.dumps(notes, ensure_ascii=False), encoding="utf-8")
 
     _publish(path, write)
-    return dataset
+    return Dataset.from_file(str(path / DATA_FILE))
 
 
 def cached_tokenizer(cache_dir: str | None, key: str,

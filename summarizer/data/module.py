@@ -72,7 +72,7 @@ class SummarizationData:
 
     def _without_empty_rows(self, frame: pd.DataFrame, path: Path, split: str) -> pd.DataFrame:
         columns = [self.text_column, self.summary_column]
-        empty = {c: frame[c].str.strip() == "" for c in columns}
+        empty = {c: _blank(frame[c]) for c in columns}
         rows = empty[self.text_column] | empty[self.summary_column]
         if not rows.any():
             return frame
@@ -91,7 +91,7 @@ class SummarizationData:
         return frame[~rows]
 
     def _check_prediction_rows(self, frame: pd.DataFrame, path: Path) -> None:
-        empty = frame[self.text_column].str.strip() == ""
+        empty = _blank(frame[self.text_column])
         if empty.any():
             raise SummarizerError(
                 f"{path} has {empty.sum()} rows with an empty {self.text_column!r} (set by "
@@ -116,6 +116,12 @@ class SummarizationData:
         named = [f"{frame.at[i, self.id_column]!r} (row {i + 1})" for i in index[:SHOWN_ROWS]]
         more = f" and {len(index) - SHOWN_ROWS} more" if len(index) > SHOWN_ROWS else ""
         return ", ".join(named) + more
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Which values are empty or only whitespace: `values.str.strip() == ""` without a stripped
+    copy of the whole column."""
+    return (values == "") | values.str.isspace()
 
 
 @dataclass
