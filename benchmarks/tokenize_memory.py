@@ -174,12 +174,9 @@ def machine() -> str:
     import tokenizers
     import transformers
 
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
+    from summarizer.hardware import cpu_name
+
+    cpu = cpu_name()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return (f"{cpu}, {len(os.sched_getaffinity(0))} usable cores, {memory:.0f} GiB memory. "
             f"Python {platform.python_version()}, pandas {pandas.__version__}, pyarrow "

@@ -268,12 +268,9 @@ def machine() -> dict:
     import torch
     import transformers
 
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
+    from summarizer.hardware import cpu_name
+
+    cpu = cpu_name()
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"
     return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "device": device,
             "torch_threads": torch.get_num_threads(),

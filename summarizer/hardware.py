@@ -66,9 +66,14 @@ def device_name() -> str:
 
     if has_cuda():
         return torch.cuda.get_device_name()
+    return "CPU: " + cpu_name()
+
+
+def cpu_name() -> str:
+    """The CPU's model name (`/proc/cpuinfo` on Linux)."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text().splitlines():
             if line.startswith("model name"):
-                return "CPU: " + line.split(":", 1)[1].strip()
-    return "CPU: " + (platform.processor() or platform.machine())
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
