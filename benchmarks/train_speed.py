@@ -1,7 +1,8 @@
 """Training, evaluation and prediction speed: the project's runner against a plain Seq2SeqTrainer script.
 
     python benchmarks/train_speed.py [--data-dir DIR] [--steps 60] [--train-rows N] [--dev-rows N]
-        [--num-beams K] [--report FILE]        (or: make bench ARGS="...")
+        [--train-repeat K] [--num-beams K] [--first-step-only] [--report FILE]
+        (or: make bench ARGS="...")
 
 Both sides get the same machine, the project's model config (default `model=tiny`), the same
 tokenizer (trained from the training split), the same seed and initial weights, the same token
@@ -18,9 +19,11 @@ dataloader workers. They differ only in what the project adds:
 Each side trains `--steps` steps in a fresh process (peak RSS is that process's). Evaluation and
 prediction are then timed on the same trained model (the project side's, saved to disk), so their
 ROUGE must agree. Without `--data-dir` the bundled sample is generated into a temporary folder;
-`--data-dir` takes competition-layout CSVs (`train.csv`, `dev.csv`). A last part times how soon a
-fresh `python` process reaches its first training step with the dataset cache off, empty, and
-filled by an earlier run (a sweep's first and second trial).
+`--data-dir` takes competition-layout CSVs (`train.csv`, `dev.csv`); `--train-repeat K` trains on
+K copies of the training rows (a larger data set of the same lengths). A last part times how soon
+a fresh `python` process reaches its first training step with the dataset cache off, empty, and
+filled by an earlier run (a sweep's first and second trial): from launching the process to the
+trainer's first `on_step_begin`, imports included. `--first-step-only` runs that part alone.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -222,7 +226,7 @@ def run_first_step(args: argparse.Namespace) -> dict:
 
     class StopAtFirstStep(TrainerCallback):
         def on_step_begin(self, *_, **__):
-            raise FirstStep
+            raise FirstStep(time.time())
 
     cache_dir = args.cache_dir or None
     with execution_whitelist(EXECUTION_WHITELIST):
@@ -238,9 +242,19 @@ def run_first_step(args: argparse.Namespace) -> dict:
     trainer.add_callback(StopAtFirstStep)
     try:
         trainer.train()
-    except FirstStep:
-        return {}
+    except FirstStep as step:
+        return {"first_step_at": step.args[0], "train_rows": len(train_dataset)}
     raise RuntimeError("training ended before its first step")
+
+
+def repeat_training_rows(folder: Path, copies: int) -> None:
+    """`folder`'s train.csv as `copies` copies of its rows, each copy's ids made unique."""
+    import pandas as pd
+
+    path = folder / "train.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    parts = [frame.assign(fname=frame["fname"] + f"_copy{k}") for k in range(copies)]
+    pd.concat(parts, ignore_index=True).to_csv(path, index=False)
 
 
 def child(args: argparse.Namespace, part: str, **extra) -> dict:
@@ -252,13 +266,15 @@ def child(args: argparse.Namespace, part: str, **extra) -> dict:
         value = extra.get(name, getattr(args, name))
         if value:
             cmd += [f"--{name.replace('_', '-')}", str(value)]
-    start = time.perf_counter()
+    launched = time.time()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-    wall = time.perf_counter() - start
+    wall = time.time() - launched
     if proc.returncode != 0:
         raise SystemExit(f"{part} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "first_step_at" in stats:
+        stats["first_step_s"] = stats.pop("first_step_at") - launched
     return {**stats, "process_wall_s": wall}
 
 
@@ -279,11 +295,11 @@ def machine() -> dict:
                         f"{datasets.__version__}, tokenizers {tokenizers.__version__}"}
 
 
-def report(args, project, plain, first_steps, info, load_before, load_after) -> str:
-    def ratio(a, b):
-        return f"{a / b:.2f}x"
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x"
 
-    data = args.data_dir or "bundled sample"
+
+def speed_rows(project: dict, plain: dict) -> list[str]:
     rows = [
         ("training samples/s", f"{project['train_samples_per_s']:.1f}",
          f"{plain['train_samples_per_s']:.1f}",
@@ -308,34 +324,52 @@ def report(args, project, plain, first_steps, info, load_before, load_after) -> 
          f"{plain['own_model_eval_rouge_sum']:.2f}", ""),
         ("peak RSS, MiB", f"{project['peak_rss_mib']:.0f}", f"{plain['peak_rss_mib']:.0f}", ""),
     ]
-    off, cold, warm = (first_steps[k]["process_wall_s"] for k in ("off", "cold", "warm"))
-    lines = [
-        f"Data: {data} ({args.train_rows or 'all'} train rows, {args.dev_rows or 'all'} dev rows); "
-        f"{args.steps} training steps of batch size {args.batch_size}; generation with "
-        f"{project['num_beams']} beam(s); seed {args.seed}.",
+    return ["| | project | plain script | project / plain |", "|---|---|---|---|",
+            *(f"| {name} | {a} | {b} | {c} |" for name, a, b, c in rows), "",
+            "Evaluation of the same model gives the same predictions in both orders: "
+            f"{'yes' if project['eval_predictions_match_prediction'] else 'no'} (project "
+            "evaluation against project prediction).", ""]
+
+
+def first_step_rows(first_steps: dict) -> list[str]:
+    off, cold, warm = (first_steps[k]["first_step_s"] for k in ("off", "cold", "warm"))
+    return [
+        "From launching a fresh `python` process to its first training step (imports, config, "
+        "data, tokenizer, tokenization, model, trainer):",
+        "",
+        "| dataset cache | seconds to the first step | process exit after it, s |",
+        "|---|---|---|",
+        *(f"| {name} | {first_steps[key]['first_step_s']:.2f}{extra} | "
+          f"{first_steps[key]['process_wall_s'] - first_steps[key]['first_step_s']:.2f} |"
+          for key, name, extra in (
+              ("off", "off (`paths.cache_dir=null`)", ""),
+              ("cold", "on, empty (a sweep's first trial)", ""),
+              ("warm", "on, filled (a sweep's second trial)",
+               f" ({ratio(off, warm)} sooner than off, {ratio(cold, warm)} than empty)"))),
+        "",
+    ]
+
+
+def report(args, info: dict, load_before: str, load_after: str, first_steps: dict,
+           project: dict | None = None, plain: dict | None = None) -> str:
+    train_rows = args.train_rows or "all"
+    if args.train_repeat > 1:
+        train_rows = f"{args.train_repeat} copies of {train_rows}"
+    lines = [f"Data: {args.source_data or 'bundled sample'} ({train_rows} train rows, "
+             f"{args.dev_rows or 'all'} dev rows); batch size {args.batch_size}; seed {args.seed}."]
+    if project is not None:
+        lines[0] += (f" {args.steps} training steps; generation with {project['num_beams']} "
+                     "beam(s).")
+    lines += [
         f"Machine: {info['cpu']}, {info['cores']} usable cores, {info['device']}, "
         f"{info['torch_threads']} torch threads. {info['versions']}.",
         f"Load average (1/5/15 min) before: {load_before}, after: {load_after}. The machine is "
         "shared with other processes: absolute times vary between runs, ratios less.",
         "",
-        "| | project | plain script | project / plain |",
-        "|---|---|---|---|",
-        *(f"| {name} | {a} | {b} | {c} |" for name, a, b, c in rows),
-        "",
-        "Fresh process to its first training step (imports, data, tokenizer, tokenization, "
-        "model, trainer):",
-        "",
-        "| dataset cache | seconds |",
-        "|---|---|",
-        f"| off (`paths.cache_dir=null`) | {off:.1f} |",
-        f"| on, empty (a sweep's first trial) | {cold:.1f} |",
-        f"| on, filled (a sweep's second trial) | {warm:.1f} ({off / warm:.2f}x sooner than off) |",
-        "",
-        "Evaluation of the same model gives the same predictions in both orders: "
-        f"{'yes' if project['eval_predictions_match_prediction'] else 'no'} (project evaluation "
-        "against project prediction).",
+        *(speed_rows(project, plain) if project is not None else []),
+        *first_step_rows(first_steps),
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -345,14 +379,22 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--train-rows", type=int, help="first N training rows (default: all)")
     parser.add_argument("--dev-rows", type=int, default=200, help="first N dev rows (0: all)")
+    parser.add_argument("--train-repeat", type=int, default=1, metavar="K",
+                        help="train on K copies of --data-dir's training rows (more data of "
+                             "the same lengths)")
     parser.add_argument("--num-beams", type=int, help="default: the model config's")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--first-step-only", action="store_true",
+                        help="time only the fresh processes' way to their first training step")
     parser.add_argument("--report", help="also write the markdown report to this file")
     parser.add_argument("--part", choices=["project", "plain", "first-step"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--work-dir", help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.train_repeat > 1 and not args.data_dir:
+        # The bundled sample is regenerated whenever its files differ from the shipped ones.
+        parser.error("--train-repeat needs --data-dir (a folder of competition-layout CSVs)")
 
     if args.part:
         stats = {"project": run_project, "plain": run_plain,
@@ -362,24 +404,30 @@ def main() -> None:
         return
 
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    args.source_data = args.data_dir
+    results: dict = {}
     with tempfile.TemporaryDirectory(prefix="train_speed-") as work_dir:
         args.work_dir = work_dir
         if not args.data_dir:
             from summarizer.data import sample
 
             sample.ensure(Path(work_dir) / "sample")
-        project = child(args, "project")
-        plain = child(args, "plain")
+        if args.train_repeat > 1:
+            args.data_dir = shutil.copytree(args.data_dir, Path(work_dir) / "data")
+            repeat_training_rows(args.data_dir, args.train_repeat)
+        if not args.first_step_only:
+            results["project"] = child(args, "project")
+            results["plain"] = child(args, "plain")
         cache = str(Path(work_dir) / "first_step_cache")
-        first_steps = {"off": child(args, "first-step"),
-                       "cold": child(args, "first-step", cache_dir=cache),
-                       "warm": child(args, "first-step", cache_dir=cache)}
+        results["first_steps"] = {"off": child(args, "first-step"),
+                                  "cold": child(args, "first-step", cache_dir=cache),
+                                  "warm": child(args, "first-step", cache_dir=cache)}
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     command = "python benchmarks/train_speed.py " + " ".join(sys.argv[1:])
     text = f"Command: `{command.strip()}`\n\n" + report(
-        args, project, plain, first_steps, machine(), load_before, load_after)
+        args, machine(), load_before, load_after, **results)
     print(text)
-    print(json.dumps({"project": project, "plain": plain, "first_steps": first_steps}))
+    print(json.dumps(results))
     if args.report:
         Path(args.report).write_text(text, encoding="utf-8")
 

@@ -16,8 +16,6 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rouge_score import rouge_scorer
-
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 METRICS = (*ROUGE_TYPES, "rouge_sum")
 TOKENIZER_MODES = ("whitespace", "char", "morpheme", "compat")
@@ -221,6 +219,10 @@ class _PairScorer:
                 f"unknown ROUGE tokenizer {tokenizer!r}; "
                 f"expected one of {', '.join(TOKENIZER_MODES)}"
             )
+        # Imported on first use: it pulls in nltk, which a training run needs only at its first
+        # evaluation, not before its first step.
+        from rouge_score import rouge_scorer
+
         self.mode = tokenizer
         self._tokenizer = None if tokenizer == "compat" else make_tokenizer(tokenizer)
         self._scorer = (

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import datasets
 import torch
 from torch.utils.data import SequentialSampler
 from transformers import Seq2SeqTrainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import has_length
 
+from summarizer.data.features import token_lengths
 from summarizer.errors import SummarizerError
 
 
@@ -62,6 +65,22 @@ class SummarizationTrainer(Seq2SeqTrainer):
         # evaluation would score some dev rows twice. `gather_for_metrics` drops them.
         self.gather_function = self.accelerator.gather_for_metrics
         return super().evaluation_loop(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset=None):
+        """transformers' length-grouped sampler, with the lengths counted by Arrow.
+
+        transformers would read a `length` column, but `remove_unused_columns` drops it before
+        the sampler is built, so it reads every row in Python instead: 0.3 s before the first
+        step of every run on DialogSum. The same lengths give the same batches.
+        """
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        if (self.args.train_sampling_strategy != "group_by_length"
+                or not isinstance(dataset, datasets.Dataset)
+                or "input_ids" not in dataset.column_names):
+            return super()._get_train_sampler(train_dataset)
+        return LengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            lengths=token_lengths(dataset))
 
     def _get_eval_sampler(self, eval_dataset):
         """Evaluation in the dataset's stored order, also with length-grouped training.

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from rouge_score import rouge_scorer
 
-import summarizer.rouge as rouge_mod
 from summarizer.rouge import (
     TOKENIZER_MODES,
     CharTokenizer,
@@ -124,7 +123,7 @@ def test_one_scorer_per_call(monkeypatch):
         created.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rouge_mod.rouge_scorer, "RougeScorer", counting)
+    monkeypatch.setattr(rouge_scorer, "RougeScorer", counting)
     preds, refs = zip(*PAIRS)
     rouge(list(preds) * 50, list(refs) * 50)
     assert len(created) == 1

@@ -48,6 +48,17 @@ def test_package_api_imports_without_torch_or_transformers():
     assert proc.stdout.strip() == "[]"
 
 
+def test_training_modules_leave_plotting_and_rouge_imports_for_later():
+    # matplotlib (curves at the end of a run) and rouge-score's nltk (first evaluation) would add
+    # about 0.4 s before every run's first step.
+    script = ("import sys, summarizer.pipeline, summarizer.trainer, summarizer.metrics; "
+              "print(sorted(m for m in ('matplotlib', 'nltk', 'rouge_score') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"  # after transformers' notes
+
+
 def build_args(overrides: list[str], tmp_path):
     from hydra.utils import execution_whitelist, instantiate
 
@@ -125,6 +136,23 @@ def test_length_grouped_training_keeps_evaluation_in_stored_order(tiny_parts, tm
     seen = [row for batch in trainer.get_eval_dataloader() for row in batch["input_ids"].tolist()]
     pad = tiny_parts[0].pad_token_id
     assert [[t for t in row if t != pad] for row in seen] == dataset["input_ids"]
+
+
+def test_length_grouped_batches_are_those_transformers_would_draw(tiny_parts, tmp_path):
+    import torch
+    from transformers import Seq2SeqTrainer
+
+    _, _, _, dataset = tiny_parts
+    shuffled = dataset.shuffle(seed=3)  # an indices mapping: lengths must follow it
+    trainer = make_trainer(tiny_parts, tmp_path, dataset,
+                           train_sampling_strategy="group_by_length",
+                           gradient_accumulation_steps=2)
+    torch.manual_seed(11)
+    ours = list(trainer._get_train_sampler(shuffled))
+    torch.manual_seed(11)
+    theirs = list(Seq2SeqTrainer._get_train_sampler(trainer, shuffled))
+    assert ours == theirs and sorted(ours) == list(range(len(dataset)))
+    assert trainer._get_train_sampler(shuffled).lengths == [len(r) for r in shuffled["input_ids"]]
 
 
 def test_sort_by_length_and_restore_order_round_trip(tiny_parts):
@@ -423,3 +451,32 @@ def test_the_benchmark_reports_both_sides(tmp_path):
         assert stats[side]["train_samples_per_s"] > 0 and stats[side]["peak_rss_mib"] > 100
     assert stats["project"]["eval_rouge_sum"] == pytest.approx(stats["plain"]["eval_rouge_sum"],
                                                                abs=0.1)
+    for cache in ("off", "cold", "warm"):
+        first_step = stats["first_steps"][cache]
+        assert 0 < first_step["first_step_s"] < first_step["process_wall_s"]
+        assert first_step["train_rows"] == 64
+
+
+@pytest.mark.slow
+def test_the_benchmark_times_first_steps_alone_on_repeated_rows(data_dir, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(data_dir / "sample", tmp_path / "data")
+    rows = len(pd.read_csv(folder / "train.csv"))
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/train_speed.py", "--data-dir", str(folder), "--dev-rows",
+         "8", "--train-repeat", "2", "--first-step-only"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "(2 copies of all train rows, 8 dev rows)" in proc.stdout
+    assert "training samples/s" not in proc.stdout
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(stats) == {"first_steps"}
+    assert {s["train_rows"] for s in stats["first_steps"].values()} == {2 * rows}
+    assert len(pd.read_csv(data_dir / "sample" / "train.csv")) == rows  # the copy was repeated
+
+
+def test_the_benchmark_repeats_rows_only_of_a_data_folder():
+    proc = subprocess.run([sys.executable, "benchmarks/train_speed.py", "--train-repeat", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--train-repeat needs --data-dir" in proc.stderr

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import Dataset, Features, List, Value
 from datasets.fingerprint import generate_random_fingerprint
 from datasets.table import InMemoryTable
@@ -136,6 +137,12 @@ def build_dataset(
     return dataset
 
 
+def token_lengths(dataset: Dataset, column: str = "input_ids") -> list[int]:
+    """The number of tokens in `column` of every row, counted by Arrow in one call (reading the
+    rows one by one takes 0.3 s for DialogSum's 12,460 training rows)."""
+    return pc.list_value_length(dataset.with_format("arrow")[column]).to_pylist()
+
+
 def sort_by_length(dataset: Dataset) -> tuple[Dataset, list[int]]:
     """The rows longest source first, and `order`: row k of the result is row `order[k]` of
     `dataset` (ties keep their order).
@@ -143,7 +150,7 @@ def sort_by_length(dataset: Dataset) -> tuple[Dataset, list[int]]:
     Generation over length-sorted batches pads little and decodes no beams over padding; the
     longest batch comes first, so a batch size that does not fit fails at once.
     """
-    lengths = [len(ids) for ids in dataset["input_ids"]]
+    lengths = token_lengths(dataset)
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     return dataset.select(order).flatten_indices(), order
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-
-# The Agg canvas directly, without pyplot: no display is needed and no global backend is switched
-# for a process (a notebook, a sweep) that imports this module.
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from summarizer.reports.history import (
     ROUGE_KEYS,
@@ -21,6 +17,9 @@ from summarizer.reports.history import (
 )
 from summarizer.run_files import write_bytes_atomic
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 FILENAME = "learning_curves.png"
 
 
@@ -30,6 +29,12 @@ def _nothing_logged(axes, what: str) -> None:
 
 def learning_curves(log_history: Sequence[dict], metric: str | None, greater_is_better: bool,
                     title: str) -> Figure:
+    # Imported here, not at the top: matplotlib adds a third of a second to every run's start,
+    # and the curves are drawn only at its end. The Agg canvas directly, without pyplot: no
+    # display is needed and no global backend is switched for the importing process.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(12, 4.5), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     loss_axes, rouge_axes = figure.subplots(1, 2)
