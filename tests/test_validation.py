@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hydra.utils import execution_whitelist
 from omegaconf import open_dict
 
-from summarizer.config import check_best_metric, check_training_values, register_resolvers
+from summarizer.config import (
+    EXECUTION_WHITELIST,
+    check_best_metric,
+    check_training_values,
+    register_resolvers,
+)
 from summarizer.data.features import build_dataset
 from summarizer.data.module import SummarizationData
 from summarizer.errors import SummarizerError
@@ -352,5 +358,7 @@ def test_predict_arguments_are_checked_before_loading(tmp_path, override, expect
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF)):
         cfg = compose("predict", overrides=[f"run={tmp_path}", override])
-    with pytest.raises(SummarizerError, match=re.escape(expected)):
+    # The whitelist `python -m summarizer.predict` instantiates under.
+    with execution_whitelist(EXECUTION_WHITELIST), pytest.raises(SummarizerError,
+                                                                 match=re.escape(expected)):
         run_predict(cfg, tmp_path)
