@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from publish import publish
+
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
 KOBART_SPECIALS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
@@ -256,10 +258,7 @@ def main() -> None:
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
-    command = "python benchmarks/tokenize_memory.py " + " ".join(sys.argv[1:])
-    text = "\n".join([
-        f"Command: `{command.strip()}`",
-        "",
+    publish("\n".join([
         (f"Data: {args.source or 'the bundled sample train.csv'}, rows repeated. "
          f"Machine: {machine()}."),
         "",
@@ -268,11 +267,7 @@ def main() -> None:
          "MiB | cache filled: time, s | ids sha256 |"),
         "|---|---|---|---|---|---|---|---|---|---|",
         *lines,
-    ]) + "\n"
-    print(text)
-    print(json.dumps(results))
-    if args.report:
-        Path(args.report).write_text(text, encoding="utf-8")
+    ]) + "\n", results, args.report)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ trainer's first `on_step_begin`, imports included. `--first-step-only` runs that
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -39,6 +40,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from publish import publish
+from tokenize_memory import write_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -247,16 +251,6 @@ def run_first_step(args: argparse.Namespace) -> dict:
     raise RuntimeError("training ended before its first step")
 
 
-def repeat_training_rows(folder: Path, copies: int) -> None:
-    """`folder`'s train.csv as `copies` copies of its rows, each copy's ids made unique."""
-    import pandas as pd
-
-    path = folder / "train.csv"
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    parts = [frame.assign(fname=frame["fname"] + f"_copy{k}") for k in range(copies)]
-    pd.concat(parts, ignore_index=True).to_csv(path, index=False)
-
-
 def child(args: argparse.Namespace, part: str, **extra) -> dict:
     """One part in a fresh process; its stats (with peak RSS and wall time) from its last line."""
     cmd = [sys.executable, __file__, "--part", part, "--work-dir", args.work_dir,
@@ -414,7 +408,10 @@ def main() -> None:
             sample.ensure(Path(work_dir) / "sample")
         if args.train_repeat > 1:
             args.data_dir = shutil.copytree(args.data_dir, Path(work_dir) / "data")
-            repeat_training_rows(args.data_dir, args.train_repeat)
+            train_csv = args.data_dir / "train.csv"
+            with train_csv.open(encoding="utf-8", newline="") as handle:
+                rows = sum(1 for _ in csv.DictReader(handle))
+            write_rows(train_csv, args.train_repeat * rows, train_csv)
         if not args.first_step_only:
             results["project"] = child(args, "project")
             results["plain"] = child(args, "plain")
@@ -423,13 +420,7 @@ def main() -> None:
                                   "cold": child(args, "first-step", cache_dir=cache),
                                   "warm": child(args, "first-step", cache_dir=cache)}
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    command = "python benchmarks/train_speed.py " + " ".join(sys.argv[1:])
-    text = f"Command: `{command.strip()}`\n\n" + report(
-        args, machine(), load_before, load_after, **results)
-    print(text)
-    print(json.dumps(results))
-    if args.report:
-        Path(args.report).write_text(text, encoding="utf-8")
+    publish(report(args, machine(), load_before, load_after, **results), results, args.report)
 
 
 if __name__ == "__main__":

@@ -473,7 +473,7 @@ def test_the_benchmark_times_first_steps_alone_on_repeated_rows(data_dir, tmp_pa
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(stats) == {"first_steps"}
     assert {s["train_rows"] for s in stats["first_steps"].values()} == {2 * rows}
-    assert len(pd.read_csv(data_dir / "sample" / "train.csv")) == rows  # the copy was repeated
+    assert len(pd.read_csv(data_dir / "sample" / "train.csv")) == rows  # the original untouched
 
 
 def test_the_benchmark_repeats_rows_only_of_a_data_folder():
