@@ -220,7 +220,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
     from transformers import set_seed
 
     from summarizer import hardware
-    from summarizer.config import EXECUTION_WHITELIST, check_training_values
+    from summarizer.config import EXECUTION_WHITELIST
+    from summarizer.options import check_training_values
     from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
     from summarizer.metrics import RougeMetrics

@@ -20,8 +20,10 @@ from hydra.utils import execution_whitelist
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from summarizer.config import API_OVERRIDES, EXECUTION_WHITELIST, register_resolvers
+from summarizer.command import HYDRA_FILES
 from summarizer.errors import SummarizerError
 from summarizer.results import TrainResult
+from summarizer.secrets import redact_files, secret_values
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] %(message)s"
@@ -90,6 +92,7 @@ def _save_hydra_files(cfg: DictConfig, job_cfg: DictConfig, run_dir: Path) -> No
     OmegaConf.save(job_cfg, hydra_dir / "config.yaml")
     OmegaConf.save(hydra_cfg, hydra_dir / "hydra.yaml")
     OmegaConf.save(OmegaConf.create(list(cfg.hydra.overrides.task)), hydra_dir / "overrides.yaml")
+    redact_files([hydra_dir / name for name in HYDRA_FILES], secret_values(job_cfg))
 
 
 @contextmanager

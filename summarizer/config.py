@@ -1,4 +1,4 @@
-"""Config-level helpers: OmegaConf resolvers, the instantiate whitelist and value checks."""
+"""Config-level helpers: OmegaConf resolvers, the instantiate whitelist, remote code."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
-from summarizer.errors import SummarizerError
 from summarizer import distributed, hardware
+from summarizer.errors import SummarizerError
+from summarizer.options import PRECISIONS
 
 # `_target_`s the shipped configs may name. Narrow on purpose: a broad `transformers.*` or
 # `torch.*` would let a shared YAML file call `torch.load` or load remote code.
@@ -31,9 +32,6 @@ EXECUTION_WHITELIST = [
     "transformers.data.data_collator.DataCollatorForSeq2Seq",
 ]
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-# What the evaluation reports (`eval_` + these); the only sensible `metric_for_best_model`s.
-EVAL_METRICS = ("loss", "rouge1", "rouge2", "rougeL", "rouge_sum", "gen_len")
 # `1` or `true` lets models and tokenizers run the Python code their repository ships.
 TRUST_REMOTE_CODE_ENV = "SUMMARIZER_TRUST_REMOTE_CODE"
 
@@ -49,7 +47,7 @@ def _precision_flag(flag: str, precision: str) -> bool:
     return precision == flag
 
 
-def _train_sampling(group_by_length: bool) -> str:
+def _train_sampling(group_by_length: Any) -> str:
     """`training.group_by_length` as transformers' `train_sampling_strategy`."""
     if not isinstance(group_by_length, bool):
         raise SummarizerError(
@@ -129,108 +127,75 @@ def to_container(cfg: DictConfig) -> dict:
     return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
 
 
-def _integer(minimum: int, optional: bool = False) -> tuple[Callable[[Any], bool], str]:
-    def ok(value: Any) -> bool:
-        if value is None:
-            return optional
-        return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    return ok, f"an integer >= {minimum}" + (" or null" if optional else "")
-
-
-def _number(minimum: float, strict: bool) -> tuple[Callable[[Any], bool], str]:
-    def ok(value: Any) -> bool:
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            return False
-        return value > minimum if strict else value >= minimum
-    return ok, f"a number {'>' if strict else '>='} {minimum}"
-
-
-# Keys and what their values must be; the trainer would reject most of these only after the model
-# is loaded, and some (no beams, no tokens) it never rejects.
-VALUE_RULES = {
-    "training.learning_rate": _number(0, strict=True),
-    "training.epochs": _number(1, strict=False),
-    "training.batch_size": _integer(1),
-    "training.eval_batch_size": _integer(1),
-    "training.gradient_accumulation_steps": _integer(1),
-    "training.warmup_steps": _integer(0),
-    "training.early_stopping_patience": _integer(0),
-    "training.generation.num_beams": _integer(1),
-    "training.generation.max_length": _integer(1),
-    "data.max_source_length": _integer(4),
-    "data.max_target_length": _integer(2),
-    "data.max_train_samples": _integer(1, optional=True),
-    "data.max_dev_samples": _integer(1, optional=True),
-    "data.max_test_samples": _integer(1, optional=True),
-}
-
-
-def check_training_values(cfg: DictConfig) -> None:
-    """Fail before any data or model is loaded on config values the run would reject, or must
-    not run: bad numbers, a best-model metric the evaluation does not report, `_target_`s
-    outside the whitelist, remote code switched on by a config file."""
-    for key, (ok, expected) in VALUE_RULES.items():
-        value = OmegaConf.select(cfg, key)
-        if not ok(value):
-            raise SummarizerError(f"{key}={value} is invalid: it must be {expected}. "
-                                  f"Override it on the command line, e.g. {key}=<value>.")
-    check_best_metric(cfg.training.args)
-    check_targets(cfg)
-    check_trust_remote_code(cfg, command_line_overrides())
-
-
-def check_best_metric(args: DictConfig) -> None:
-    """`metric_for_best_model` must be a metric the evaluation reports, in the right direction."""
-    metric = args.metric_for_best_model
-    name = "loss" if metric is None else str(metric).removeprefix("eval_")
-    if name not in EVAL_METRICS:
-        raise SummarizerError(
-            f"training.args.metric_for_best_model={metric} is not a metric the evaluation "
-            f"reports; use one of {', '.join('eval_' + m for m in EVAL_METRICS)} (the eval_ "
-            "prefix is optional)."
-        )
-    greater = args.get("greater_is_better")
-    if (name == "loss" and greater) or (name.startswith("rouge") and greater is False):
-        better = "lower" if name == "loss" else "higher"
-        raise SummarizerError(
-            f"training.args.metric_for_best_model={metric} is better when {better}, but "
-            f"training.args.greater_is_better={greater} would keep the worst checkpoint. Set "
-            f"training.args.greater_is_better={str(better == 'higher').lower()}."
-        )
-
-
 def find_keys(cfg: DictConfig, name: str) -> Iterator[tuple[str, Any]]:
-    """(dotted key, resolved value) of every key called `name`, at any depth of `cfg`."""
-    def walk(node: Any, path: tuple[str, ...]) -> Iterator[str]:
+    """(dotted key, resolved value) of every key called `name`, at any depth of `cfg`.
+
+    A value that does not resolve (an interpolation Hydra fills only later) is given as written.
+    """
+    def walk(node: Any, path: tuple) -> Iterator[tuple]:
         if isinstance(node, dict):
             for key, value in node.items():
                 if key == name:
-                    yield ".".join((*path, key))
+                    yield (*path, key)
                 else:
-                    yield from walk(value, (*path, str(key)))
+                    yield from walk(value, (*path, key))
         elif isinstance(node, list):
             for index, value in enumerate(node):
-                yield from walk(value, (*path, str(index)))
+                yield from walk(value, (*path, index))
 
     # Walked unresolved (a `???` elsewhere must not stop the check); only the hits are resolved.
-    for key in walk(OmegaConf.to_container(cfg, resolve=False), ()):
-        yield key, OmegaConf.select(cfg, key)
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    for path in walk(raw, ()):
+        yield ".".join(map(str, path)), _value_at(cfg, raw, path)
 
 
-def is_whitelisted(target: str) -> bool:
+def _value_at(cfg: DictConfig, raw: Any, path: tuple) -> Any:
+    node, written = cfg, raw
+    for part in path:
+        written = written[part]
+    try:
+        for part in path:
+            node = node[part]
+    except Exception:  # noqa: BLE001 - e.g. `${hydra:...}` outside a running job
+        return written
+    return node
+
+
+# What the `hydra` node's sweeper and launcher may also build: Hydra's own and the installed
+# sweeper/launcher plugins, and the Optuna samplers and pruners the Optuna sweeper creates.
+PLUGIN_WHITELIST = [
+    "hydra._internal.core_plugins.*",
+    "hydra_plugins.*",
+    "optuna.samplers.*",
+    "optuna.pruners.*",
+]
+PLUGIN_NODES = ("hydra.sweeper.", "hydra.launcher.")
+# `_target_` for `instantiate`; `()` for the factories of Python's logging config (Hydra's
+# `job_logging` and `hydra_logging`).
+CALL_KEYS = ("_target_", "()")
+
+
+def is_whitelisted(target: str, patterns: Sequence[str] = EXECUTION_WHITELIST) -> bool:
     """Hydra's rule: an exact entry, or a `package.*` entry for anything under the package."""
     return any(target.startswith(pattern[:-1]) if pattern.endswith(".*") else target == pattern
-               for pattern in EXECUTION_WHITELIST)
+               for pattern in patterns)
 
 
 def check_targets(cfg: DictConfig) -> None:
-    """Every `_target_` is whitelisted, checked before anything is built.
+    """Every object the config asks to build is whitelisted, checked before anything is built.
 
-    Hydra refuses the others itself, but only when it reaches them, after data and model are
-    loaded, and with a traceback; this names all of them at once, before any side effect.
+    Covers `_target_` and logging `()` factories at any depth, the `hydra` node included (its
+    callbacks and logging factories run before the command's own code). Hydra refuses some of
+    the others only when it reaches them, with a traceback, and lets `builtins.open` through;
+    this names all of them at once, before any side effect.
     """
-    refused = [f"{key}={value}" for key, value in find_keys(cfg, "_target_")
-               if not is_whitelisted(str(value))]
+    refused = []
+    for name in CALL_KEYS:
+        for key, value in find_keys(cfg, name):
+            patterns = EXECUTION_WHITELIST + (
+                PLUGIN_WHITELIST if key.startswith(PLUGIN_NODES) else [])
+            if not is_whitelisted(str(value), patterns):
+                refused.append(f"{key}={value}")
     if refused:
         raise SummarizerError(
             f"The config asks to call {', '.join(refused)}, which the execution whitelist "

@@ -18,6 +18,12 @@ from transformers import (
 from summarizer.data.features import encode_texts
 from summarizer.errors import SummarizerError
 from summarizer.hardware import auto_precision
+from summarizer.run_files import (
+    CHECKPOINT_PREFIX,
+    FAILED_FILE,
+    FINAL_MODEL,
+    safetensors_intact,
+)
 from summarizer.tokenization import decode
 
 log = logging.getLogger(__name__)
@@ -29,24 +35,49 @@ SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
 def model_dir(path: str | Path) -> Path:
     """A run directory (its `final_model/`) or a model directory itself, checked to be complete."""
     path = Path(path)
-    for candidate in (path / "final_model", path):
+    for candidate in (path / FINAL_MODEL, path):
         if (candidate / "config.json").is_file():
             _check_complete(candidate)
             return candidate
-    raise SummarizerError(
-        f"{path} holds no model: expected a run directory with final_model/ or a directory with "
-        "config.json and weights (set run=<dir>). Train one with `python -m summarizer.train`."
-    )
+    raise SummarizerError(_no_model_message(path))
+
+
+def _no_model_message(path: Path) -> str:
+    if not path.exists():
+        return (f"run={path} does not exist. Give the directory of a training run (it holds "
+                "final_model/) or of a saved model; runs are under outputs/<name>/<time>/.")
+    checkpoints = sorted((p for p in path.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir()),
+                         key=lambda p: int(p.name.removeprefix(CHECKPOINT_PREFIX) or 0)
+                         if p.name.removeprefix(CHECKPOINT_PREFIX).isdigit() else -1)
+    if checkpoints:
+        names = ", ".join(p.name for p in checkpoints)
+        return (f"{path} holds no final_model/: the run did not finish (see its train.log"
+                f"{' and FAILED' if (path / FAILED_FILE).is_file() else ''}). It has {names}: "
+                f"predict with one of them (run={checkpoints[-1]}), or finish training with "
+                f"`python -m summarizer.train <the run's overrides> hydra.run.dir={path} "
+                "training.resume_from_checkpoint=auto`.")
+    return (f"{path} holds no model: expected a run directory with final_model/ or a directory "
+            "with config.json and weights (set run=<dir>). Train one with `python -m "
+            "summarizer.train`.")
 
 
 def _check_complete(directory: Path) -> None:
-    """Weights as safetensors (never a pickle, which can run code) and a tokenizer."""
-    if not any((directory / name).is_file() for name in SAFETENSORS_FILES):
+    """Weights as safetensors (never a pickle, which can run code), written to their end, and a
+    tokenizer."""
+    weights = next((directory / name for name in SAFETENSORS_FILES
+                    if (directory / name).is_file()), None)
+    if weights is None:
         pickled = " (its pytorch_model.bin is a pickle and is not loaded)" if (
             directory / "pytorch_model.bin").is_file() else ""
         raise SummarizerError(
             f"{directory} has config.json but no model.safetensors{pickled}. Point run= at the "
             "final_model/ or a checkpoint-* directory of a finished run."
+        )
+    if weights.suffix == ".safetensors" and not safetensors_intact(weights):
+        raise SummarizerError(
+            f"{weights} is cut short or damaged (its size does not match its header): the run "
+            "was probably stopped while saving it. Predict with a checkpoint-* directory of the "
+            "run instead, or train again."
         )
     if not (directory / "tokenizer_config.json").is_file():
         raise SummarizerError(

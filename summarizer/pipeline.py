@@ -13,7 +13,12 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import (PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments,
                           set_seed)
 
-from summarizer.config import check_training_values, to_container
+from summarizer.config import (
+    check_targets,
+    check_trust_remote_code,
+    command_line_overrides,
+    to_container,
+)
 from summarizer.data.cache import (
     cached_dataset,
     cached_tokenizer,
@@ -27,12 +32,21 @@ from summarizer.distributed import is_main_process
 from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
+from summarizer.options import check_training_values
 from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.reports.run_reports import write_run_reports
 from summarizer.results import TrainResult
-from summarizer.run_files import resolve_checkpoint, tee_output, write_json_atomic
-from summarizer.secrets import redact, redact_files, secret_values
+from summarizer.run_files import (
+    FAILED_FILE,
+    FINAL_MODEL,
+    directory_replaced_whole,
+    mark_failed,
+    resolve_checkpoint,
+    tee_output,
+    write_json_atomic,
+)
+from summarizer.secrets import redact
 from summarizer.sweeps.trial import current_callbacks as trial_callbacks
 
 log = logging.getLogger(__name__)
@@ -101,15 +115,18 @@ def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
     """A training run in an existing run directory, its console mirrored into `train.log`.
     Of a distributed run's processes only the main one writes the files."""
     main = is_main_process()
+    try:
+        with tee_output(run_dir / "train.log") if main else nullcontext():
+            final = train(cfg, run_dir)
+    except BaseException as err:
+        if main:
+            mark_failed(run_dir, err)
+        raise
     if main:
-        hydra_dir = run_dir / ".hydra"
-        redact_files([hydra_dir / name for name in ("config.yaml", "hydra.yaml", "overrides.yaml")],
-                     secret_values(cfg))
-    with tee_output(run_dir / "train.log") if main else nullcontext():
-        final = train(cfg, run_dir)
+        (run_dir / FAILED_FILE).unlink(missing_ok=True)  # a resumed run that had failed before
     return TrainResult(
         run_dir=run_dir,
-        final_model_path=run_dir / "final_model",
+        final_model_path=run_dir / FINAL_MODEL,
         best_checkpoint=final["best_checkpoint"],
         eval_metrics={k: v for k, v in final.items() if k.startswith("eval_")},
         metrics=final,
@@ -119,9 +136,11 @@ def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train, keep the best checkpoint, and write `final_model/`, `metrics.json` and predictions."""
     main = is_main_process()
+    check_training_values(cfg)
+    check_targets(cfg)
+    check_trust_remote_code(cfg, command_line_overrides())
     if main:
         write_config_tree(cfg, run_dir)
-    check_training_values(cfg)
     checkpoint = resolve_checkpoint(cfg.training.resume_from_checkpoint, run_dir)
     set_seed(cfg.seed)
 
@@ -160,7 +179,8 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
     # Every process takes part in the evaluation and in saving (FSDP and DeepSpeed gather the
     # weights); the main process writes the rest.
     evaluation = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval").metrics
-    trainer.save_model(str(run_dir / "final_model"))
+    with directory_replaced_whole(run_dir / FINAL_MODEL, is_main_process()) as partial:
+        trainer.save_model(str(partial))
     final = {
         **evaluation,
         **{key: train_metrics[key] for key in TRAIN_METRICS if key in train_metrics},
@@ -177,6 +197,6 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
     write_json_atomic(final, run_dir / "metrics.json")
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
              final["eval_rouge1"], final["eval_rouge2"], final["eval_rougeL"],
-             final["eval_rouge_sum"], run_dir / "final_model")
+             final["eval_rouge_sum"], run_dir / FINAL_MODEL)
     write_run_reports(trainer, final, data, run_dir)
     return final

@@ -5,15 +5,26 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from summarizer.config import EXECUTION_WHITELIST
-from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.command import hydra_command
+from summarizer.config import check_targets
+from summarizer.errors import SummarizerError
+from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
+from summarizer.run_config import data_settings
 
 log = logging.getLogger(__name__)
+
+
+def checked_data(cfg: DictConfig) -> DictConfig:
+    """The data settings to predict with: the run's own, with the user's keys on top, checked."""
+    data = data_settings(cfg.run, cfg.data)
+    checked = OmegaConf.create({"data": data})
+    check_options(checked, DATA_RULES)
+    check_targets(checked)
+    return data
 
 
 def run(cfg: DictConfig, out_dir: Path) -> Path | str:
@@ -24,24 +35,24 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     from summarizer.run_files import write_json_atomic
 
     # Everything the user can get wrong is checked before the model is loaded.
-    model_dir(cfg.run)
-    if not isinstance(cfg.batch_size, int) or cfg.batch_size < 1:
-        raise SummarizerError(f"batch_size={cfg.batch_size} is invalid: it must be an integer "
-                              ">= 1.")
+    if cfg.text is not None and not str(cfg.text).strip():
+        raise SummarizerError("text= is empty: give the dialogue to summarize, e.g. "
+                              "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
+    check_options(cfg, PREDICT_RULES)
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
-    data = instantiate(cfg.data)
-    settings = dict(max_source_length=data.max_source_length, **generation)
     if cfg.text is not None:
-        if not str(cfg.text).strip():
-            raise SummarizerError("text= is empty: give the dialogue to summarize, e.g. "
-                                  "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
-        summary = predict(cfg.run, str(cfg.text), batch_size=1, **settings)
+        model_dir(cfg.run)
+        # The trained source length comes from the run, else from the model.
+        summary = predict(cfg.run, str(cfg.text), batch_size=1, **generation)
         print(summary)
         return summary
 
+    data = instantiate(checked_data(cfg))
+    log.info("Data %s: split %s from %s", data.name, cfg.split, data.path(cfg.split))
     frame = data.load(cfg.split, for_prediction=True)
+    model_dir(cfg.run)
     summaries = predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
-                        split=cfg.split, **settings)
+                        split=cfg.split, max_source_length=data.max_source_length, **generation)
     output = write_submission(summaries, cfg.output or out_dir / "submission.csv",
                               fnames=frame[data.id_column].tolist())
     log.info("Wrote %d summaries to %s", len(summaries), output)
@@ -53,10 +64,9 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     return output
 
 
-@hydra.main(config_path="../conf", config_name="predict", execution_whitelist=EXECUTION_WHITELIST)
+@hydra_command("predict")
 def main(cfg: DictConfig) -> None:
-    with user_errors_exit():
-        run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    run(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
 if __name__ == "__main__":

@@ -6,18 +6,24 @@ import io
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from summarizer.errors import SummarizerError
+from summarizer.errors import SummarizerError, user_error
+from summarizer.secrets import MASK, secret_env_values
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_PREFIX = "checkpoint-"
+FINAL_MODEL = "final_model"
+# Written into a run directory whose run ended with an error; holds the error.
+FAILED_FILE = "FAILED"
 # A checkpoint missing any of these, or holding one cut short, was being written when the run
 # died and cannot resume.
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
@@ -95,7 +101,7 @@ def write_json_atomic(data: dict, path: str | Path) -> None:
     write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", path)
 
 
-def _safetensors_intact(path: Path) -> bool:
+def safetensors_intact(path: Path) -> bool:
     """The header (8-byte little-endian length, then JSON) accounts for every byte of the file.
 
     Reads the header only, never the tensors, so checking a large checkpoint stays cheap.
@@ -117,6 +123,42 @@ def _safetensors_intact(path: Path) -> bool:
         return False
 
 
+@contextmanager
+def directory_replaced_whole(path: Path, main: bool = True) -> Iterator[Path]:
+    """A temporary sibling of `path` to fill; it becomes `path` in one rename when the block ends
+    without error, so a run killed while saving never leaves a half-written `path`.
+
+    Every process of a distributed run gets the same folder (saving is collective); only the
+    `main` one clears and renames it.
+    """
+    partial = path.with_name(f".{path.name}.partial")
+    if main:
+        shutil.rmtree(partial, ignore_errors=True)
+    yield partial
+    if not main:
+        return
+    previous = path.with_name(f".{path.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if path.exists():
+        os.replace(path, previous)
+    os.replace(partial, path)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def mark_failed(run_dir: Path, error: BaseException) -> None:
+    """Leave `FAILED` (the error, and when) in a run directory whose run stopped with an error,
+    so that neither a person listing the runs nor a tool takes it for a finished run."""
+    found = user_error(error) or error
+    what = str(found) or type(found).__name__
+    for secret in secret_env_values():
+        what = what.replace(secret, MASK)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        write_text_atomic(f"{stamp} {type(found).__name__}: {what}\n", run_dir / FAILED_FILE)
+    except OSError:
+        log.warning("Could not mark %s as failed", run_dir, exc_info=True)
+
+
 def _json_intact(path: Path) -> bool:
     try:
         json.loads(path.read_bytes())
@@ -128,7 +170,7 @@ def _json_intact(path: Path) -> bool:
 def _file_intact(path: Path) -> bool:
     """Whether a checkpoint file was written to its end, judged without loading it."""
     if path.suffix == ".safetensors":
-        return _safetensors_intact(path)
+        return safetensors_intact(path)
     if path.suffix == ".json":
         return _json_intact(path)
     # torch.save writes a zip archive, whose directory sits at the end of the file.
@@ -190,7 +232,9 @@ def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
         for run in runs:
             found = latest_checkpoint(run)
             if found is not None:
-                log.info("Resuming from %s", found)
+                failed = run / FAILED_FILE
+                note = f" (that run failed: {failed.read_text().strip()})" if failed.is_file() else ""
+                log.info("Resuming from %s%s", found, note)
                 return str(found)
         raise SummarizerError(
             f"training.resume_from_checkpoint=last found no complete checkpoint in {run_dir} or "

@@ -13,13 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from summarizer.api import score
-from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.command import hydra_command
+from summarizer.errors import SummarizerError
+from summarizer.options import check_options, score_rules
 from summarizer.run_files import write_json_atomic
 from summarizer.scoring import format_table
 
@@ -35,6 +36,7 @@ def _required(cfg: DictConfig, key: str) -> str:
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """The command: score, print the table, write the JSON; returns the scores."""
+    check_options(cfg, score_rules())
     columns = cfg.get("reference_columns")
     if isinstance(columns, ListConfig):
         columns = [str(c) for c in columns]
@@ -57,10 +59,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     return scores
 
 
-@hydra.main(config_path="../conf", config_name="score")
+@hydra_command("score")
 def main(cfg: DictConfig) -> None:
-    with user_errors_exit():
-        run(cfg)
+    run(cfg)
 
 
 if __name__ == "__main__":

@@ -5,41 +5,28 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+from summarizer.command import hydra_command
+from summarizer.config import register_resolvers
 from summarizer.distributed import check_launch
-from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.errors import user_errors_exit
 from summarizer.sweeps.devices import use_sweep_slot
 
 register_resolvers()
-log = logging.getLogger("summarizer")
 
 
-@hydra.main(config_path="../conf", config_name="train", execution_whitelist=EXECUTION_WHITELIST)
+@hydra_command("train")
 def main(cfg: DictConfig) -> float:
     use_sweep_slot()  # a joblib sweep's worker takes its GPU before anything starts CUDA
     # Imported here so `--help` and `--cfg job` stay fast.
     from summarizer.pipeline import run
 
-    hydra_cfg = HydraConfig.get()
-    run_dir = Path(hydra_cfg.runtime.output_dir)
-    if hydra_cfg.mode == RunMode.MULTIRUN:
-        # A sweep records a failed trial and goes on; exiting here would end the whole sweep.
-        try:
-            return run(cfg, run_dir).objective
-        except SummarizerError as err:
-            log.error("%s", err)
-            raise
-    with user_errors_exit():
-        return run(cfg, run_dir).objective
+    return run(cfg, Path(HydraConfig.get().runtime.output_dir)).objective
 
 
 # Flags after which the command does not run jobs (it prints, or runs exactly one job).

@@ -30,7 +30,7 @@ def build_args(cfg, tmp_path) -> Seq2SeqTrainingArguments:
 
 def test_every_group_has_the_documented_options():
     assert GROUP_OPTIONS["model"] == ["kobart", "tiny"]
-    assert GROUP_OPTIONS["data"] == ["dialogsum_ko", "sample"]
+    assert GROUP_OPTIONS["data"] == ["dialogsum_ko", "from_run", "sample"]
     assert GROUP_OPTIONS["logger"] == ["csv", "none", "tensorboard", "wandb"]
     assert GROUP_OPTIONS["experiment"] == ["baseline_kobart"]
     assert GROUP_OPTIONS["debug"] == ["fast"]
