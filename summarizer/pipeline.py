@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 from datasets import Dataset
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import (PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments,
@@ -29,6 +30,7 @@ from summarizer.data.cache import (
 from summarizer.data.features import build_dataset, iter_texts, sort_by_length
 from summarizer.data.io import write_csv_atomic
 from summarizer.distributed import is_main_process
+from summarizer.errors import SummarizerError, user_error
 from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
@@ -89,8 +91,18 @@ def build_split(frame: pd.DataFrame, split: str, data: SummarizationData,
 
 def training_arguments(cfg: DictConfig, run_dir: Path, logger) -> Seq2SeqTrainingArguments:
     """The trainer's arguments; building them sets up the processes of a distributed run."""
-    return instantiate(cfg.training.args, output_dir=str(run_dir),
-                       report_to=list(logger.report_to), _convert_="all")
+    try:
+        return instantiate(cfg.training.args, output_dir=str(run_dir),
+                           report_to=list(logger.report_to), _convert_="all")
+    except InstantiationException as err:
+        if user_error(err) is not None:
+            raise
+        # transformers checks combinations of values (strategies, precision, FSDP) itself.
+        reason = " ".join(str(err.__cause__ or err).split())
+        raise SummarizerError(
+            f"transformers refused the training arguments (training.args): {reason} Change the "
+            "training.* or training.args.* key it names on the command line."
+        ) from None
 
 
 def build_trainer(cfg: DictConfig, args: Seq2SeqTrainingArguments, model, tokenizer,
@@ -144,13 +156,12 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     checkpoint = resolve_checkpoint(cfg.training.resume_from_checkpoint, run_dir)
     set_seed(cfg.seed)
 
+    logger = instantiate(cfg.logger)
+    args = training_arguments(cfg, run_dir, logger)
     data: SummarizationData = instantiate(cfg.data)
     train_frame, dev_frame = data.load("train"), data.load("dev")
     log.info("Data %s: %d train / %d dev rows from %s", data.name, len(train_frame),
              len(dev_frame), data.dir)
-
-    logger = instantiate(cfg.logger)
-    args = training_arguments(cfg, run_dir, logger)
     # The other processes of a distributed run wait for the main one on their machine to train
     # the tokenizer and tokenize, and reuse its cache entries.
     cache_dir = cfg.paths.cache_dir
