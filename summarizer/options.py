@@ -285,9 +285,16 @@ def target_nodes(cfg: DictConfig) -> Iterator[tuple[str, dict]]:
 
 def check_arguments(cfg: DictConfig) -> None:
     """Each `_target_` node names only parameters its callable has, with values of the types
-    its annotations give (parameters without one, and `**kwargs`, take anything)."""
+    its annotations give (parameters without one, and `**kwargs`, take anything).
+
+    Targets are imported to read their signatures, so the whitelist is checked first: importing
+    a module a config names runs its code.
+    """
     from hydra.utils import get_object
 
+    from summarizer.config import check_targets
+
+    check_targets(cfg)
     for path, node in target_nodes(cfg):
         try:
             target = get_object(str(OmegaConf.select(cfg, f"{path}._target_")))

@@ -44,9 +44,12 @@ def test_predict_on_dev_reports_the_training_rouge(trained_run, data_dir, tmp_pa
     """Same model and generation settings as the final evaluation. Batches are formed differently
     (length-sorted), which can flip a rare near-tie in greedy decoding, hence the small tolerance."""
     proc = run_predict([f"run={trained_run / 'final_model'}", "split=dev",
-                        "data.max_dev_samples=60", f"output={tmp_path / 'dev.csv'}",
-                        f"hydra.run.dir={tmp_path / 'log'}"], tmp_path)
+                        f"output={tmp_path / 'dev.csv'}", f"hydra.run.dir={tmp_path / 'log'}"],
+                       tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # The run's own data settings: its data folder, and the 60 dev rows it was evaluated on.
+    assert f"split dev from {data_dir / 'sample' / 'dev.csv'}" in proc.stderr
+    assert "Wrote 60 summaries" in proc.stderr
     scores = read_json(tmp_path / "dev_rouge.json")
     metrics = read_json(trained_run / "metrics.json")
     assert scores["rouge_sum"] == pytest.approx(metrics["eval_rouge_sum"], abs=0.5)

@@ -351,6 +351,8 @@ def test_predict_checks_its_data_before_loading_the_model(tmp_path):
 @pytest.mark.parametrize("override,expected", [
     ("text=' '", "text= is empty: give the dialogue to summarize"),
     ("batch_size=0", "batch_size=0 is invalid: it must be an integer >= 1."),
+    ("split=hiddentest", "split='hiddentest' is invalid: it must be one of train, dev, test."),
+    ("split=Test", "split='Test' is invalid: it must be one of train, dev, test."),
 ])
 def test_predict_arguments_are_checked_before_loading(tmp_path, override, expected):
     from hydra import compose, initialize_config_dir
