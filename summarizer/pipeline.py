@@ -89,20 +89,24 @@ def build_split(frame: pd.DataFrame, split: str, data: SummarizationData,
         data.max_target_length, split=split, notes=notes, path=path))
 
 
-def training_arguments(cfg: DictConfig, run_dir: Path, logger) -> Seq2SeqTrainingArguments:
-    """The trainer's arguments; building them sets up the processes of a distributed run."""
+def built(node: DictConfig, what: str, keys: str, **kwargs):
+    """`instantiate(node)`; what transformers refuses there (values it checks itself, such as
+    combinations of strategies or precision) ends as the user's mistake, naming the keys."""
     try:
-        return instantiate(cfg.training.args, output_dir=str(run_dir),
-                           report_to=list(logger.report_to), _convert_="all")
-    except InstantiationException as err:
+        return instantiate(node, **kwargs)
+    except (InstantiationException, ValueError, TypeError) as err:
         if user_error(err) is not None:
             raise
-        # transformers checks combinations of values (strategies, precision, FSDP) itself.
         reason = " ".join(str(err.__cause__ or err).split())
-        raise SummarizerError(
-            f"transformers refused the training arguments (training.args): {reason} Change the "
-            "training.* or training.args.* key it names on the command line."
-        ) from None
+        raise SummarizerError(f"{what} could not be built: {reason} Change the {keys} keys on "
+                              "the command line or in the preset that sets them.") from None
+
+
+def training_arguments(cfg: DictConfig, run_dir: Path, logger) -> Seq2SeqTrainingArguments:
+    """The trainer's arguments; building them sets up the processes of a distributed run."""
+    return built(cfg.training.args, "The training arguments (training.args)",
+                 "training.* or training.args.*", output_dir=str(run_dir),
+                 report_to=list(logger.report_to), _convert_="all")
 
 
 def build_trainer(cfg: DictConfig, args: Seq2SeqTrainingArguments, model, tokenizer,
@@ -171,7 +175,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         train_dataset = build_split(train_frame, "train", data, tokenizer, cache_dir)
     if cfg.training.sort_eval_by_length:
         eval_dataset, order = sort_by_length(eval_dataset)
-    model = instantiate(cfg.model.model, tokenizer=tokenizer)
+    model = built(cfg.model.model, "The model (model.model)", "model.*", tokenizer=tokenizer)
     apply_generation(model, cfg.training.generation)
     metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
     with logger.run(run_dir, redact(to_container(cfg))) if main else nullcontext():

@@ -233,8 +233,8 @@ def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
             found = latest_checkpoint(run)
             if found is not None:
                 failed = run / FAILED_FILE
-                note = f" (that run failed: {failed.read_text().strip()})" if failed.is_file() else ""
-                log.info("Resuming from %s%s", found, note)
+                why = failed.read_text().strip() if failed.is_file() else ""
+                log.info("Resuming from %s%s", found, f" (that run failed: {why})" if why else "")
                 return str(found)
         raise SummarizerError(
             f"training.resume_from_checkpoint=last found no complete checkpoint in {run_dir} or "

@@ -9,7 +9,12 @@ import sys
 
 import pandas as pd
 import pytest
+from hydra.utils import execution_whitelist
+from omegaconf import OmegaConf
 
+from summarizer.config import EXECUTION_WHITELIST
+from summarizer.errors import SummarizerError
+from summarizer.pipeline import built
 from summarizer.run_files import (
     FAILED_FILE,
     FINAL_MODEL,
@@ -75,7 +80,8 @@ def test_score_masks_command_line_secrets_in_its_saved_config(tmp_path):
 
 def test_a_failed_run_is_marked_and_keeps_its_log(data_dir, tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_train(["debug=fast", "logger=none", f"data.dir={tmp_path / 'missing'}"], run_dir,
+    proc = run_train(["debug=fast", "logger=none", "data=dialogsum_ko",
+                      f"data.dir={tmp_path / 'missing'}"], run_dir,
                      check=False)
     assert proc.returncode == 2, proc.stderr
     failed = (run_dir / FAILED_FILE).read_text(encoding="utf-8")
@@ -107,3 +113,16 @@ def test_the_final_model_is_replaced_whole_or_not_at_all(tmp_path):
         (partial / "model.safetensors").write_text("new")
     assert (final / "model.safetensors").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == [FINAL_MODEL]
+
+
+def test_what_transformers_refuses_while_building_is_the_users_mistake(tmp_path):
+    node = OmegaConf.create({"_target_": "transformers.Seq2SeqTrainingArguments",
+                             "output_dir": str(tmp_path), "eval_strategy": "epoch",
+                             "save_strategy": "steps", "load_best_model_at_end": True})
+    with execution_whitelist(EXECUTION_WHITELIST), pytest.raises(SummarizerError) as err:
+        built(node, "The training arguments (training.args)", "training.* or training.args.*")
+    message = str(err.value)
+    assert message.startswith("The training arguments (training.args) could not be built: ")
+    assert "load_best_model_at_end" in message
+    assert message.endswith("Change the training.* or training.args.* keys on the command line "
+                            "or in the preset that sets them.")

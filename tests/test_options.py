@@ -25,8 +25,9 @@ from tests.conftest import CONF
 
 register_resolvers()
 
-# Passed to transformers as they are: checked by transformers when it builds the model or the
-# trainer's arguments, which the pipeline turns into the project's message (tests/test_validation.py).
+# Passed to transformers as they are: transformers checks them when it builds the model or the
+# trainer's arguments, and the pipeline turns its refusal into the project's message
+# (tests/test_command_errors.py).
 PASSED_AS_IS = ("model.model.config.", "training.args.fsdp", "training.args.deepspeed")
 CALLS = {
     "train": check_training_values,
