@@ -2,7 +2,7 @@
 
     python -m summarizer.score predictions=<csv> references=<csv> \
         [reference_columns=[summary1,summary2]] [prediction_column=prediction] \
-        [tokenizer=whitespace|char|morpheme|compat] [output=<json>]
+        [tokenizer=whitespace|char|morpheme|compat|english|english_stem] [output=<json>]
 
 Writes the scores (see `summarizer.scoring`) as JSON to ``output`` or to ``scores.json`` in the
 command's run directory and prints them as a table. `summarizer.score()` is the same in Python.
