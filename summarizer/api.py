@@ -225,6 +225,8 @@ def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
 
     Either two CSV paths or two DataFrames (joined on `fname`), or aligned lists: one
     prediction per example and, per example, a reference string or a list of references.
+    `tokenizer` is a mode of docs/rouge.md: `whitespace` for Korean, `english` or
+    `english_stem` (rouge-score's default tokenizer) for English.
     """
     from summarizer import scoring
 

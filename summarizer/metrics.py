@@ -8,7 +8,7 @@ import numpy as np
 from transformers import EvalPrediction, PreTrainedTokenizerBase
 
 from summarizer.data.features import restore_order
-from summarizer.rouge import rouge
+from summarizer.rouge import DEFAULT_TOKENIZER, rouge
 from summarizer.tokenization import decode
 
 
@@ -20,14 +20,16 @@ class RougeMetrics:
     decoded texts of the latest evaluation for `dev_predictions.csv`, in the references' order.
 
     `order`, when the evaluation dataset is sorted by length (`sort_by_length`): prediction k
-    belongs to reference `order[k]`.
+    belongs to reference `order[k]`. `rouge_tokenizer` is the ROUGE mode (`data.rouge_tokenizer`,
+    docs/rouge.md): the data's language decides which one gives meaningful numbers.
     """
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, references: Sequence[str],
-                 order: Sequence[int] | None = None):
+                 order: Sequence[int] | None = None, rouge_tokenizer: str = DEFAULT_TOKENIZER):
         self.tokenizer = tokenizer
         self.references = list(references)
         self.order = list(order) if order is not None else None
+        self.rouge_tokenizer = rouge_tokenizer
         self.last_predictions: list[str] = []
 
     def __call__(self, eval_pred: EvalPrediction) -> dict[str, float]:
@@ -43,7 +45,7 @@ class RougeMetrics:
         if self.order is not None:
             predictions = restore_order(predictions, self.order)
         self.last_predictions = predictions
-        scores = rouge(predictions, self.references)
+        scores = rouge(predictions, self.references, tokenizer=self.rouge_tokenizer)
         scores["gen_len"] = float(np.mean(generated_lengths(ids, self.tokenizer.pad_token_id)))
         return scores
 

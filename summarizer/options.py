@@ -21,6 +21,7 @@ from typing import Any, Literal, Union
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
+from summarizer.rouge import TOKENIZER_MODES
 from summarizer.secrets import is_secret_name
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
@@ -134,6 +135,7 @@ DATA_RULES = {
     "data.max_test_samples": integer(1, optional=True),
     "data.empty_rows": one_of("drop", "fail"),
     "data.special_tokens": texts(),
+    "data.rouge_tokenizer": one_of(*TOKENIZER_MODES),
 }
 PATH_RULES = {
     "paths.data_dir": text(),
@@ -200,17 +202,14 @@ PREDICT_RULES = {
 }
 
 
-def score_rules() -> dict[str, Rule]:
-    from summarizer.rouge import TOKENIZER_MODES
-
-    return {
-        "predictions": text(),
-        "references": text(),
-        "reference_columns": either(text(optional=True, numbers=True), texts()),
-        "prediction_column": text(optional=True, numbers=True),
-        "tokenizer": one_of(*TOKENIZER_MODES),
-        "output": text(optional=True),
-    }
+SCORE_RULES = {
+    "predictions": text(),
+    "references": text(),
+    "reference_columns": either(text(optional=True, numbers=True), texts()),
+    "prediction_column": text(optional=True, numbers=True),
+    "tokenizer": one_of(*TOKENIZER_MODES),
+    "output": text(optional=True),
+}
 
 
 def check_options(cfg: DictConfig, rules: dict[str, Rule]) -> None:

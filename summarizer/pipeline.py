@@ -177,7 +177,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         eval_dataset, order = sort_by_length(eval_dataset)
     model = built(cfg.model.model, "The model (model.model)", "model.*", tokenizer=tokenizer)
     apply_generation(model, cfg.training.generation)
-    metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
+    metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order,
+                           data.rouge_tokenizer)
     with logger.run(run_dir, redact(to_container(cfg))) if main else nullcontext():
         trainer = build_trainer(cfg, args, model, tokenizer, train_dataset, eval_dataset,
                                 metrics, logger)

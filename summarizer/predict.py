@@ -57,7 +57,8 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
                               fnames=frame[data.id_column].tolist())
     log.info("Wrote %d summaries to %s", len(summaries), output)
     if data.summary_column in frame.columns:
-        scores = rouge(summaries, frame[data.summary_column].tolist())
+        scores = rouge(summaries, frame[data.summary_column].tolist(),
+                       tokenizer=data.rouge_tokenizer)
         write_json_atomic(scores, output.with_name(output.stem + "_rouge.json"))
         log.info("ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f against %s", scores["rouge1"],
                  scores["rouge2"], scores["rougeL"], scores["rouge_sum"], data.path(cfg.split))

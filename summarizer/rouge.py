@@ -3,8 +3,10 @@
 Scores are F1 on a 0-100 scale for ROUGE-1, ROUGE-2 and ROUGE-L (sentence-level LCS), plus
 ``rouge_sum``, their sum. The ``whitespace``, ``char`` and ``morpheme`` modes are computed with
 ``rouge_score.rouge_scorer.RougeScorer`` and a tokenizer object that keeps Hangul (rouge-score's
-default tokenizer keeps only ``[a-z0-9]`` and must never be used for Korean). The ``compat`` mode
-reproduces the numbers of the ``rouge`` package (pltrdy) and is implemented here.
+default tokenizer keeps only ``[a-z0-9]`` and must never be used for Korean). The ``english`` and
+``english_stem`` modes are that default tokenizer, for English data and numbers comparable with
+published English results. The ``compat`` mode reproduces the numbers of the ``rouge`` package
+(pltrdy) and is implemented here.
 
 Every public function scores pairs through one ``_PairScorer``, so the scalar ``rouge()``,
 ``rouge_per_example()`` and ``rouge_multi()`` always agree.
@@ -12,17 +14,24 @@ Every public function scores pairs through one ``_PairScorer``, so the scalar ``
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 METRICS = (*ROUGE_TYPES, "rouge_sum")
-TOKENIZER_MODES = ("whitespace", "char", "morpheme", "compat")
+# rouge-score's default tokenizer, without and with stemming: for English data only.
+ENGLISH_MODES = ("english", "english_stem")
+TOKENIZER_MODES = ("whitespace", "char", "morpheme", "compat", *ENGLISH_MODES)
 DEFAULT_TOKENIZER = "whitespace"
 
 # Anonymisation tags of the dialogue data: #Person1#, #PhoneNumber#, #Address#, ...
 TAG_PATTERN = re.compile(r"#[^#\s]+#")
+# Hangul jamo, compatibility jamo and syllables: what the English modes would delete.
+HANGUL_PATTERN = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+
+log = logging.getLogger(__name__)
 
 Scores = dict[str, float]
 
@@ -91,6 +100,40 @@ class MorphemeTokenizer:
             self._cache[text] = [t.form for t in tokens]
 
 
+class EnglishTokenizer:
+    """rouge-score's default tokenizer, so that English numbers match published ones.
+
+    It lower-cases, replaces every character outside ``[a-z0-9]`` by a space and, with
+    ``stem``, Porter-stems the words of more than 3 characters: exactly what
+    ``RougeScorer(types, use_stemmer=stem)`` does without a ``tokenizer=`` argument (its own
+    code runs here). It deletes Hangul: Korean text is scored on its tags and digits alone (two
+    identical Korean sentences can score 0, two unrelated ones sharing a ``3`` score 100), so
+    ``prepare`` warns when the texts to score contain Hangul.
+    """
+
+    def __init__(self, stem: bool) -> None:
+        from rouge_score.tokenizers import DefaultTokenizer
+
+        self._default = DefaultTokenizer(use_stemmer=stem)
+        self._mode = "english_stem" if stem else "english"
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._default.tokenize(text)
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Warn (once per call of the public functions) about texts with Hangul: a user who
+        picked this mode for Korean data would otherwise get near-zero scores without a word."""
+        texts = list(texts)
+        korean = sum(1 for text in texts if HANGUL_PATTERN.search(text))
+        if korean:
+            log.warning(
+                "ROUGE tokenizer %s deletes every character outside [a-z0-9], but %d of the %d "
+                "predictions and references to score contain Hangul: their scores are "
+                "meaningless. For Korean use whitespace (the default), char or morpheme "
+                "(data.rouge_tokenizer in training and prediction, tokenizer= in "
+                "summarizer.score).", self._mode, korean, len(texts))
+
+
 def make_tokenizer(mode: str = DEFAULT_TOKENIZER) -> Any:
     """The rouge-score tokenizer object for ``mode`` (not available for ``compat``)."""
     if mode == "whitespace":
@@ -99,6 +142,8 @@ def make_tokenizer(mode: str = DEFAULT_TOKENIZER) -> Any:
         return CharTokenizer()
     if mode == "morpheme":
         return MorphemeTokenizer()
+    if mode in ENGLISH_MODES:
+        return EnglishTokenizer(stem=mode == "english_stem")
     if mode == "compat":
         raise ValueError("the compat mode has its own tokenization and no tokenizer object")
     raise ValueError(
@@ -232,7 +277,8 @@ class _PairScorer:
         )
 
     def prepare(self, texts: Iterable[Any]) -> None:
-        """Let the tokenizer batch its work on every text about to be scored (morphemes)."""
+        """Show the tokenizer every text about to be scored: the morpheme one batches its work,
+        the English ones warn about Hangul."""
         prepare = getattr(self._tokenizer, "prepare", None)
         if prepare is not None:
             prepare(t for t in texts if isinstance(t, str) and t.strip())

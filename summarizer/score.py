@@ -2,7 +2,7 @@
 
     python -m summarizer.score predictions=<csv> references=<csv> \
         [reference_columns=[summary1,summary2]] [prediction_column=prediction] \
-        [tokenizer=whitespace|char|morpheme|compat] [output=<json>]
+        [tokenizer=whitespace|char|morpheme|compat|english|english_stem] [output=<json>]
 
 Writes the scores (see `summarizer.scoring`) as JSON to ``output`` or to ``scores.json`` in the
 command's run directory and prints them as a table. `summarizer.score()` is the same in Python.
@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from summarizer.api import score
 from summarizer.command import hydra_command
 from summarizer.errors import SummarizerError
-from summarizer.options import check_options, score_rules
+from summarizer.options import SCORE_RULES, check_options
 from summarizer.run_files import write_json_atomic
 from summarizer.scoring import format_table
 
@@ -36,7 +36,7 @@ def _required(cfg: DictConfig, key: str) -> str:
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """The command: score, print the table, write the JSON; returns the scores."""
-    check_options(cfg, score_rules())
+    check_options(cfg, SCORE_RULES)
     columns = cfg.get("reference_columns")
     if isinstance(columns, ListConfig):
         columns = [str(c) for c in columns]

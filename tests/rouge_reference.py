@@ -23,6 +23,15 @@ def expected(pred, ref, tokenizer=None):
     return out
 
 
+def default_tokenizer_expected(pred, ref, stem):
+    """rouge-score as English results are computed: its default tokenizer (no `tokenizer=`)."""
+    scorer = rouge_scorer.RougeScorer(list(TYPES), use_stemmer=stem)
+    s = scorer.score(ref, pred)
+    out = {t: 100 * s[t].fmeasure for t in TYPES}
+    out["rouge_sum"] = sum(out.values())
+    return out
+
+
 def mean_of(rows):
     out = {t: sum(r[t] for r in rows) / len(rows) for t in TYPES}
     out["rouge_sum"] = sum(out[t] for t in TYPES)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 from hydra.utils import execution_whitelist, instantiate
 from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments
@@ -30,7 +32,7 @@ def build_args(cfg, tmp_path) -> Seq2SeqTrainingArguments:
 
 def test_every_group_has_the_documented_options():
     assert GROUP_OPTIONS["model"] == ["kobart", "tiny"]
-    assert GROUP_OPTIONS["data"] == ["dialogsum_ko", "from_run", "sample"]
+    assert GROUP_OPTIONS["data"] == ["dialogsum", "dialogsum_ko", "from_run", "sample"]
     assert GROUP_OPTIONS["logger"] == ["csv", "none", "tensorboard", "wandb"]
     assert GROUP_OPTIONS["experiment"] == ["baseline_kobart"]
     assert GROUP_OPTIONS["debug"] == ["fast"]
@@ -40,6 +42,7 @@ def test_every_group_has_the_documented_options():
 @pytest.mark.parametrize("group,option,expected", [
     ("data", "sample", SampleData),
     ("data", "dialogsum_ko", SummarizationData),
+    ("data", "dialogsum", SummarizationData),
     ("logger", "wandb", WandbLogger),
     ("logger", "tensorboard", TensorBoardLogger),
     ("logger", "csv", CSVLogger),
@@ -54,10 +57,11 @@ def test_group_option_instantiates(group, option, expected):
 
 def test_data_options_expose_the_same_keys():
     keys = {option: set(compose_train([f"data={option}"]).data) for option in GROUP_OPTIONS["data"]}
-    assert keys["sample"] == keys["dialogsum_ko"]
+    assert keys["sample"] == keys["dialogsum_ko"] == keys["dialogsum"]
     assert {"dir", "train_file", "dev_file", "test_file", "id_column", "text_column",
             "summary_column", "max_source_length", "max_target_length", "max_train_samples",
-            "max_dev_samples", "max_test_samples", "special_tokens"} <= keys["sample"]
+            "max_dev_samples", "max_test_samples", "special_tokens",
+            "rouge_tokenizer"} <= keys["sample"]
 
 
 def test_kobart_gets_the_seed_training_values(tmp_path):
@@ -161,3 +165,63 @@ def test_kobart_loads_from_a_local_directory(tmp_path):
     # The data's tags were new to the tokenizer: the embeddings grew to hold them.
     assert model.get_input_embeddings().num_embeddings == len(tokenizer)
     assert "#PhoneNumber#" in tokenizer.get_vocab()
+
+
+def test_data_options_name_the_layout_and_its_rouge_mode():
+    english, korean = compose_train(["data=dialogsum"]), compose_train(["data=dialogsum_ko"])
+    layout = ("train_file", "dev_file", "test_file", "id_column", "text_column",
+              "summary_column", "special_tokens")
+    assert [english.data[key] for key in layout] == [korean.data[key] for key in layout]
+    assert english.data.name == "dialogsum" and english.data.dir.endswith("dialogsum")
+    assert english.data.rouge_tokenizer == "english_stem"
+    # The Korean presets keep what they had, with the Korean-safe ROUGE.
+    assert korean.data.name == "dialogsum_ko" and korean.data.dir.endswith("raw")
+    assert korean.data.rouge_tokenizer == "whitespace"
+    assert compose_train([]).data.rouge_tokenizer == "whitespace"
+    assert compose_train(["experiment=baseline_kobart"]).data.rouge_tokenizer == "whitespace"
+
+
+class StopBeforeTraining(Exception):
+    pass
+
+
+def test_data_rouge_tokenizer_scores_the_evaluations(tmp_path, monkeypatch):
+    """`data.rouge_tokenizer` reaches the trainer's `compute_metrics`, which then reports
+    `eval_rouge*` in that mode (the final evaluation uses the same object)."""
+    from omegaconf import open_dict
+    from transformers import EvalPrediction
+
+    from summarizer import pipeline
+    from summarizer.rouge import rouge
+    from tests.rouge_reference import default_tokenizer_expected
+
+    rows = [{"fname": f"t{i}", "dialogue": f"#Person1#: Are you running to the station {i}? "
+             f"#Person2#: Yes, I'm running late.", "summary": f"#Person2# runs late, train {i}."}
+            for i in range(12)]
+    for split in ("train", "dev"):
+        pd.DataFrame(rows).to_csv(tmp_path / f"{split}.csv", index=False)
+    cfg = compose_train(["data=dialogsum", f"data.dir={tmp_path}", "debug=fast",
+                         f"paths.cache_dir={tmp_path / 'cache'}"])
+    with open_dict(cfg):
+        del cfg["hydra"]
+    built = {}
+
+    def stop(cfg, args, model, tokenizer, train_dataset, eval_dataset, metrics, logger):
+        built.update(metrics=metrics, tokenizer=tokenizer)
+        raise StopBeforeTraining
+
+    monkeypatch.setattr(pipeline, "build_trainer", stop)
+    with execution_whitelist(EXECUTION_WHITELIST), pytest.raises(StopBeforeTraining):
+        pipeline.train(cfg, tmp_path / "run")
+    metrics = built["metrics"]
+    assert metrics.rouge_tokenizer == "english_stem"
+    predictions = [f"#Person2# is running late for the train {i}" for i in range(12)]
+    ids = built["tokenizer"](predictions, padding=True)["input_ids"]
+    scores = metrics(EvalPrediction(predictions=np.array(ids), label_ids=None))
+    references = [row["summary"] for row in rows]
+    decoded = metrics.last_predictions
+    assert scores["rouge1"] == pytest.approx(rouge(decoded, references,
+                                                    tokenizer="english_stem")["rouge1"])
+    assert scores["rouge1"] == pytest.approx(
+        default_tokenizer_expected(decoded[0], references[0], stem=True)["rouge1"])
+    assert scores["rouge1"] > rouge(decoded, references)["rouge1"]  # "late," vs "late"

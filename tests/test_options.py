@@ -15,10 +15,10 @@ from summarizer.errors import SummarizerError
 from summarizer.options import (
     HYDRA_KEYS,
     PREDICT_RULES,
+    SCORE_RULES,
     TRAIN_RULES,
     check_options,
     check_training_values,
-    score_rules,
 )
 from summarizer.predict import checked_data
 from tests.conftest import CONF
@@ -32,7 +32,7 @@ PASSED_AS_IS = ("model.model.config.", "training.args.fsdp", "training.args.deep
 CALLS = {
     "train": check_training_values,
     "predict": lambda cfg: (check_options(cfg, PREDICT_RULES), checked_data(cfg)),
-    "score": lambda cfg: check_options(cfg, score_rules()),
+    "score": lambda cfg: check_options(cfg, SCORE_RULES),
 }
 VARIANTS = [
     ("train", []),
@@ -60,7 +60,7 @@ def leaves(node: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 def bad_values(key: str, command: str, cfg: DictConfig) -> list:
-    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": score_rules()}[command]
+    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES}[command]
     if key in rules:
         return list(rules[key].bad)
     default = OmegaConf.select(cfg, key)
@@ -72,7 +72,7 @@ def bad_values(key: str, command: str, cfg: DictConfig) -> list:
 
 
 def all_options():
-    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": score_rules()}
+    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES}
     for command, overrides in VARIANTS:
         cfg = job_config(command, overrides)
         for key, written in leaves(OmegaConf.to_container(cfg, resolve=False)):

@@ -22,8 +22,9 @@ from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback, evaluation_line
 from summarizer.reports.facts import RunFacts, run_facts, training_command
 from summarizer.reports.history import best_evaluation, evaluations, train_losses
-from summarizer.reports.model_card import model_card_markdown
+from summarizer.reports.model_card import ROUGE_TOKENIZATION, model_card_markdown
 from summarizer.reports.summary import format_duration, summary_markdown
+from summarizer.rouge import TOKENIZER_MODES
 from tests.conftest import CONF, image_is_a_real_plot
 
 register_resolvers()
@@ -56,12 +57,14 @@ FINAL = {"eval_rouge1": 35.5, "eval_rouge2": 12.25, "eval_rougeL": 31.0, "eval_r
          "best_metric": 78.75}
 
 
-def facts(tmp_path: Path, log_history=LOG_HISTORY, base_model=None, command=None) -> RunFacts:
+def facts(tmp_path: Path, log_history=LOG_HISTORY, base_model=None, command=None,
+          rouge_tokenizer="whitespace") -> RunFacts:
     return RunFacts(
         name="tiny_sample", run_dir=tmp_path, metrics=FINAL, log_history=log_history,
         metric="eval_rouge_sum", greater_is_better=True, base_model=base_model,
         architecture="MBartForConditionalGeneration", parameters=1_270_000, data_name="sample",
         data_dir=tmp_path / "data", train_rows=1200, dev_rows=60, max_source_length=256,
+        rouge_tokenizer=rouge_tokenizer,
         hyperparameters={"learning rate": 0.001, "epochs (planned)": 4},
         command=command or "python -m summarizer.train logger=csv")
 
@@ -167,6 +170,13 @@ def test_model_card_is_a_hub_card_with_the_metrics(tmp_path):
     assert 'pipeline("summarization")' in card
 
 
+def test_model_card_says_how_its_rouge_was_tokenized(tmp_path):
+    assert set(ROUGE_TOKENIZATION) == set(TOKENIZER_MODES)
+    assert "whitespace tokens, Hangul kept" in model_card_markdown(facts(tmp_path))
+    english = model_card_markdown(facts(tmp_path, rouge_tokenizer="english_stem"))
+    assert "default tokenizer with Porter stemming" in english and "Hangul" not in english
+
+
 def test_model_card_names_a_hub_base_model_but_not_a_local_path(tmp_path):
     hub = front_matter(model_card_markdown(facts(tmp_path, base_model="gogamza/kobart-base-v2")))
     assert hub["base_model"] == "gogamza/kobart-base-v2"
@@ -209,6 +219,7 @@ def test_run_facts_from_a_trainer(tmp_path):
     assert (gathered.train_rows, gathered.dev_rows) == (1200, 60)
     assert gathered.hyperparameters["precision"] == "fp32"
     assert gathered.hyperparameters["scheduler"] == "linear"
+    assert gathered.rouge_tokenizer == "whitespace"
     assert gathered.command == "python -m summarizer.train seed=3"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from pathlib import Path
 
@@ -10,14 +11,16 @@ import pytest
 from rouge_score import rouge_scorer
 
 from summarizer.rouge import (
+    ENGLISH_MODES,
     TOKENIZER_MODES,
     CharTokenizer,
     MorphemeTokenizer,
+    make_tokenizer,
     rouge,
     rouge_multi,
     rouge_per_example,
 )
-from tests.rouge_reference import TYPES, close, expected, mean_of
+from tests.rouge_reference import TYPES, close, default_tokenizer_expected, expected, mean_of
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "rouge.md"
 
@@ -58,7 +61,10 @@ def test_positional_call_of_the_original_api_still_works():
     close(rouge(list(preds), list(refs)), rouge(list(preds), list(refs), tokenizer="whitespace"))
 
 
-@pytest.mark.parametrize("mode", TOKENIZER_MODES)
+KOREAN_MODES = [mode for mode in TOKENIZER_MODES if mode not in ENGLISH_MODES]
+
+
+@pytest.mark.parametrize("mode", KOREAN_MODES)
 def test_identical_korean_strings_score_100(mode):
     text = "#Person1#은 내일 오후 3시에 #Person2#와 만나기로 했다"
     got = rouge([text], [text], tokenizer=mode)
@@ -328,6 +334,80 @@ def test_single_reference_aggregates_agree(mode):
     close(got["per_reference"][0], plain)
 
 
+# ---------------------------------------------------------------- english
+
+# Punctuation, case, digits, contractions, hyphens, accents, tags and words the Porter stemmer
+# changes (running/ran, studies/study, connection/connect, generously/generous).
+ENGLISH_PAIRS = [
+    ("#Person1# and #Person2# are going to the cinema tomorrow.",
+     "#Person2# and #Person1# will go to the movies tomorrow night!"),
+    ("The runners were running faster than they'd run in 2019.",
+     "Runners ran fast; they've never run faster since 2019..."),
+    ("Mr. Smith's flight (BA-117) leaves at 3:45 p.m. from gate 12",
+     "MR SMITH'S FLIGHT leaves at 3.45pm, gate 12."),
+    ("She DOESN'T like studying; her studies bore her.",
+     "She doesn't like to study - her studies are boring."),
+    ("Generously, the company agreed to the connections.",
+     "The companies generously agree to connect."),
+    ("The Café owners' happiness: priceless!", "the cafe owner is happy"),
+    ("It's 100% done", "it is 100 percent done, it's done"),
+    ("I, I, I can't; I can't.", "i can not"),
+    ("...", "Something happened."),
+]
+
+
+@pytest.mark.parametrize("mode,stem", [("english", False), ("english_stem", True)])
+def test_english_modes_match_rouge_score_default_tokenizer(mode, stem):
+    preds, refs = (list(side) for side in zip(*ENGLISH_PAIRS))
+    want = [default_tokenizer_expected(p, r, stem) for p, r in ENGLISH_PAIRS]
+    per = rouge_per_example(preds, refs, tokenizer=mode)
+    for got, exp in zip(per, want):
+        close(got, exp)
+    close(rouge(preds, refs, tokenizer=mode), mean_of(want))
+    multi = rouge_multi(preds, [[r, p] for p, r in ENGLISH_PAIRS], tokenizer=mode)
+    close(multi["per_reference"][0], mean_of(want))
+    # Case and punctuation are gone: whitespace tokens would not match these at all.
+    assert per[2]["rouge1"] > rouge([preds[2]], [refs[2]])["rouge1"]
+    assert per[-1]["rouge_sum"] == 0.0  # no [a-z0-9] token in the prediction
+
+
+def test_english_tokens():
+    text = "The runners were RUNNING, they'd run in 2019! Studies: café"
+    assert make_tokenizer("english").tokenize(text) == [
+        "the", "runners", "were", "running", "they", "d", "run", "in", "2019", "studies", "caf"]
+    # Porter stems of the words longer than 3 characters
+    assert make_tokenizer("english_stem").tokenize(text) == [
+        "the", "runner", "were", "run", "they", "d", "run", "in", "2019", "studi", "caf"]
+
+
+def test_stemming_matches_inflected_forms():
+    pred, ref = ENGLISH_PAIRS[4]
+    plain = rouge([pred], [ref], tokenizer="english")
+    stemmed = rouge([pred], [ref], tokenizer="english_stem")
+    # company/companies, agreed/agree, connections/connect only match once stemmed
+    assert stemmed["rouge1"] > plain["rouge1"] and stemmed["rougeL"] > plain["rougeL"]
+    close(stemmed, default_tokenizer_expected(pred, ref, stem=True))
+
+
+@pytest.mark.parametrize("mode", ENGLISH_MODES)
+def test_english_modes_warn_about_hangul(mode, caplog):
+    text = "두 사람은 내일 만나기로 했다"
+    with caplog.at_level(logging.WARNING, logger="summarizer.rouge"):
+        got = rouge_per_example([text, "See you at 3"], [text, "see you at three"],
+                                tokenizer=mode)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "2 of the 4" in warnings[0] and mode in warnings[0]
+    assert "whitespace" in warnings[0]
+    # Hangul is deleted: identical Korean sentences score 0, unrelated ones sharing "3" 100.
+    assert got[0]["rouge_sum"] == 0.0 and 0 < got[1]["rouge1"] < 100
+    assert rouge(["회의는 3 시에 시작한다"], ["우리는 3 명이 갔다"], tokenizer=mode)["rouge1"] == 100
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="summarizer.rouge"):
+        rouge(["See you at 3"], ["see you at three"], tokenizer=mode)
+        rouge([text], [text])
+    assert not caplog.records
+
+
 # ---------------------------------------------------------------- docs/rouge.md
 
 
@@ -359,3 +439,20 @@ def test_worked_example_of_the_docs():
     row("`max`", multi["max"])
     row("`mean`", mean_of([{t: (s1[t] + s2[t]) / 2 for t in TYPES}]))
     row("`mean`", multi["mean"])
+
+
+def test_english_example_of_the_docs():
+    doc = DOCS.read_text(encoding="utf-8")
+    pred, ref = "#Person1# is running late for the meeting.", "#Person1# runs late for the Meeting"
+    assert pred in doc and ref in doc
+    stemmed = default_tokenizer_expected(pred, ref, stem=True)
+    assert stemmed["rouge1"] == pytest.approx(100 * 2 * 6 / (7 + 6))
+    for label, scores in (("`whitespace`", expected(pred, ref)),
+                          ("`english`", default_tokenizer_expected(pred, ref, stem=False)),
+                          ("`english_stem`", stemmed)):
+        mode = label.strip("`")
+        close(rouge([pred], [ref], tokenizer=mode), scores)
+        vals = [f"{scores[k]:.2f}" for k in ("rouge1", "rouge2", "rougeL", "rouge_sum")]
+        pattern = re.escape(label) + r"\s*\|\s*" + r"\s*\|\s*".join(map(re.escape, vals))
+        assert re.search(pattern, doc), (label, vals)
+

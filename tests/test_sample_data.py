@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from summarizer.data import sample
-from summarizer.data.baselines import BASELINES, baseline_scores
+from summarizer.data.baselines import BASELINES, baseline_scores, main
 
 ROOT = Path(__file__).resolve().parents[1]
 PII = ("#PhoneNumber#", "#Address#", "#DateOfBirth#")
@@ -113,3 +113,13 @@ def test_every_baseline_is_far_below_the_default_model(scores):
     assert model, "docs/sample_data.md states the default run's dev rouge_sum"
     for name in BASELINES:
         assert scores[name]["rouge_sum"] <= MARGIN * float(model.group(1)), name
+
+
+def test_baselines_score_in_the_data_option_s_rouge_mode(generated, scores, capsys):
+    main(["--dir", str(generated), "--rouge-tokenizer", "char"])
+    table = capsys.readouterr().out
+    first_turn = baseline_scores(generated, "char")["first_turn"]
+    assert f"| first_turn | {first_turn['rouge1']:.2f} |" in table
+    # Characters match where whole words do not: the mode changes the numbers.
+    assert first_turn["rouge1"] > scores["first_turn"]["rouge1"]
+

@@ -14,7 +14,7 @@ import pytest
 from summarizer.errors import SummarizerError
 from summarizer.run_files import write_json_atomic
 from summarizer.scoring import score_files
-from tests.rouge_reference import TYPES, close, expected, mean_of
+from tests.rouge_reference import TYPES, close, default_tokenizer_expected, expected, mean_of
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"n", "tokenizer", "references", "max", "mean", "per_reference"}
@@ -208,6 +208,28 @@ def test_cli_output_and_options(files, tmp_path):
     assert list(got["per_reference"]) == ["summary2"]
     assert got["max"] == got["mean"] == got["per_reference"]["summary2"]
     assert not (tmp_path / "run" / "scores.json").exists()
+
+
+def test_cli_and_api_score_english_like_rouge_score(tmp_path):
+    preds = {"d0": "The runners were running late.", "d1": "She DOESN'T like studying!"}
+    refs = {"d0": "Runners ran late, as usual", "d1": "she doesn't like to study"}
+    pred = write_csv(tmp_path / "pred.csv", ["fname", "summary"], list(preds.items()))
+    ref = write_csv(tmp_path / "ref.csv", ["fname", "summary"], list(refs.items()))
+    out = tmp_path / "s.json"
+    proc = run_cli(f"predictions={pred}", f"references={ref}", "tokenizer=english_stem",
+                   f"output={out}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 0, proc.stderr
+    stemmed = json.loads(out.read_text(encoding="utf-8"))
+    assert stemmed["tokenizer"] == "english_stem"
+    close(stemmed["max"], mean_of([default_tokenizer_expected(preds[f], refs[f], stem=True)
+                                   for f in preds]))
+
+    from summarizer import score
+
+    plain = score(list(preds.values()), list(refs.values()), tokenizer="english")
+    close(plain["max"], mean_of([default_tokenizer_expected(preds[f], refs[f], stem=False)
+                                 for f in preds]))
+    assert plain["max"]["rouge1"] < stemmed["max"]["rouge1"]  # runners/running, studying
 
 
 def _assert_clean_error(proc, *needles):

@@ -146,6 +146,15 @@ def test_unknown_empty_rows_option_is_refused(tmp_path):
         make_data(tmp_path, empty_rows="skip").load("train")
 
 
+def test_unknown_rouge_tokenizer_is_refused_before_reading(tmp_path):
+    # No file there: the option is checked first.
+    with pytest.raises(SummarizerError) as err:
+        make_data(tmp_path, rouge_tokenizer="rouge_score").load("dev")
+    assert str(err.value).startswith(
+        "data.rouge_tokenizer=rouge_score is invalid: use one of whitespace, char, morpheme, "
+        "compat, english, english_stem (docs/rouge.md)")
+
+
 def test_prediction_split_fails_on_empty_dialogues(tmp_path):
     table = [{k: v for k, v in row.items() if k != "summary"} for row in rows(4, dialogue=[2])]
     write_csv(tmp_path / "test.csv", table)
@@ -212,7 +221,7 @@ def test_truncated_dialogues_are_counted_once_per_split(request, which, caplog):
 
 @pytest.mark.parametrize("overrides", [
     [], ["model=kobart"], ["experiment=baseline_kobart"], ["debug=fast"], ["logger=csv"],
-    ["logger=tensorboard"], ["logger=none"], ["data=dialogsum_ko"],
+    ["logger=tensorboard"], ["logger=none"], ["data=dialogsum_ko"], ["data=dialogsum"],
 ])
 def test_shipped_configs_pass_the_checks(overrides):
     check_training_values(task_config(overrides))
@@ -367,3 +376,31 @@ def test_predict_arguments_are_checked_before_loading(tmp_path, override, expect
     with execution_whitelist(EXECUTION_WHITELIST), pytest.raises(SummarizerError,
                                                                  match=re.escape(expected)):
         run_predict(cfg, tmp_path)
+
+
+def test_predict_scores_a_split_in_the_data_option_s_rouge_mode(tmp_path, monkeypatch):
+    """`data=dialogsum` scores the dev split with English ROUGE (generation stubbed out)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from summarizer import api
+    from tests.rouge_reference import default_tokenizer_expected
+
+    for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
+        (tmp_path / name).write_text("not a model")
+    references = ["#Person1# runs late for the Meeting.", "They're studying French."]
+    summaries = ["#Person1# is running late for the meeting", "they study french"]
+    write_csv(tmp_path / "dev.csv", [{"fname": f"d{i}", "dialogue": "#Person1#: Hi.",
+                                      "summary": text} for i, text in enumerate(references)])
+    monkeypatch.setattr(api, "predict", lambda run, texts, **settings: summaries)
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF)):
+        cfg = compose("predict", overrides=[f"run={tmp_path}", "data=dialogsum",
+                                            f"data.dir={tmp_path}", "split=dev"])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        output = run_predict(cfg, tmp_path)
+    scores = json.loads(output.with_name("submission_rouge.json").read_text(encoding="utf-8"))
+    want = [default_tokenizer_expected(s, r, stem=True) for s, r in zip(summaries, references)]
+    for metric in ("rouge1", "rouge2", "rougeL"):
+        assert scores[metric] == pytest.approx((want[0][metric] + want[1][metric]) / 2)
+    assert scores["rouge1"] > 85  # case, punctuation and inflections no longer count

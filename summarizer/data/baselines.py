@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from summarizer.rouge import rouge
+from summarizer.rouge import DEFAULT_TOKENIZER, TOKENIZER_MODES, rouge
 
 BASELINES = ("first_turn", "nearest_train", "most_frequent")
 _SPEAKER = re.compile(r"^#Person\d+#:\s*")
@@ -54,8 +54,10 @@ def nearest_train(train_dialogues: Sequence[str], queries: Sequence[str]) -> lis
     return [int(i) for i in similarity.argmax(axis=1)]
 
 
-def baseline_scores(data_dir: str | Path) -> dict[str, dict[str, float]]:
-    """ROUGE (rouge1, rouge2, rougeL, rouge_sum) on `data_dir`/dev.csv of each baseline."""
+def baseline_scores(data_dir: str | Path,
+                    tokenizer: str = DEFAULT_TOKENIZER) -> dict[str, dict[str, float]]:
+    """ROUGE (rouge1, rouge2, rougeL, rouge_sum) on `data_dir`/dev.csv of each baseline, in the
+    ROUGE mode a model on this data is scored with (`data.rouge_tokenizer`)."""
     data_dir = Path(data_dir)
     train, dev = _read(data_dir / "train.csv"), _read(data_dir / "dev.csv")
     references = [row["summary"] for row in dev]
@@ -68,7 +70,7 @@ def baseline_scores(data_dir: str | Path) -> dict[str, dict[str, float]]:
         "nearest_train": [train_summaries[i] for i in nearest],
         "most_frequent": [most_frequent] * len(dev),
     }
-    return {name: rouge(predictions[name], references) for name in BASELINES}
+    return {name: rouge(predictions[name], references, tokenizer=tokenizer) for name in BASELINES}
 
 
 def markdown_table(scores: dict[str, dict[str, float]]) -> str:
@@ -81,8 +83,10 @@ def markdown_table(scores: dict[str, dict[str, float]]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Dev ROUGE of trivial summarization baselines.")
     parser.add_argument("--dir", default="data/sample", help="directory with train.csv and dev.csv (default: data/sample)")
+    parser.add_argument("--rouge-tokenizer", default=DEFAULT_TOKENIZER, choices=TOKENIZER_MODES,
+                        help="ROUGE mode, as data.rouge_tokenizer (default: whitespace)")
     args = parser.parse_args(argv)
-    print(markdown_table(baseline_scores(args.dir)))
+    print(markdown_table(baseline_scores(args.dir, args.rouge_tokenizer)))
 
 
 if __name__ == "__main__":

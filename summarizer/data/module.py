@@ -10,6 +10,7 @@ import pandas as pd
 
 from summarizer.data.io import read_table, require_columns
 from summarizer.errors import SummarizerError
+from summarizer.rouge import DEFAULT_TOKENIZER, TOKENIZER_MODES
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ class SummarizationData:
     special_tokens: list[str] = field(default_factory=list)
     # Training splits: `drop` rows with an empty dialogue or summary (logged), or `fail` on them.
     empty_rows: str = "drop"
+    # The ROUGE mode of training's evaluations and of `predict` (docs/rouge.md): the data's
+    # language decides it, so it lives here.
+    rouge_tokenizer: str = DEFAULT_TOKENIZER
 
     def path(self, split: str) -> Path:
         return Path(self.dir) / getattr(self, f"{split}_file")
@@ -48,9 +52,7 @@ class SummarizationData:
         dropped or stop the run (`empty_rows`). A split to predict needs no summaries, but every
         dialogue filled and every id unique: a submission has one summary per id.
         """
-        if self.empty_rows not in EMPTY_ROWS:
-            raise SummarizerError(f"data.empty_rows={self.empty_rows} is invalid: use "
-                                  f"{' or '.join(EMPTY_ROWS)}.")
+        self._check_options()
         path, key = self.path(split), f"data.{split}_file"
         frame = read_table(path, key=key)
         if frame.empty:
@@ -69,6 +71,18 @@ class SummarizationData:
         if limit is not None:
             frame = frame.iloc[:limit]
         return frame.reset_index(drop=True)
+
+    def _check_options(self) -> None:
+        """Options checked before any file is read, so a typo costs no loading time."""
+        if self.empty_rows not in EMPTY_ROWS:
+            raise SummarizerError(f"data.empty_rows={self.empty_rows} is invalid: use "
+                                  f"{' or '.join(EMPTY_ROWS)}.")
+        if self.rouge_tokenizer not in TOKENIZER_MODES:
+            raise SummarizerError(
+                f"data.rouge_tokenizer={self.rouge_tokenizer} is invalid: use one of "
+                f"{', '.join(TOKENIZER_MODES)} (docs/rouge.md): whitespace, char or morpheme for "
+                "Korean, english or english_stem for English."
+            )
 
     def _without_empty_rows(self, frame: pd.DataFrame, path: Path, split: str) -> pd.DataFrame:
         columns = [self.text_column, self.summary_column]

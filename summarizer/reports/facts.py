@@ -32,6 +32,7 @@ class RunFacts:
     train_rows: int
     dev_rows: int
     max_source_length: int
+    rouge_tokenizer: str  # the ROUGE mode of the dev metrics (`data.rouge_tokenizer`)
     hyperparameters: dict[str, Any]
     command: str  # the training command, secrets masked
 
@@ -78,6 +79,7 @@ def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, r
         train_rows=len(trainer.train_dataset),
         dev_rows=len(trainer.eval_dataset),
         max_source_length=data.max_source_length,
+        rouge_tokenizer=data.rouge_tokenizer,
         hyperparameters={
             "epochs (planned)": args.num_train_epochs,
             "batch size per device": args.per_device_train_batch_size,

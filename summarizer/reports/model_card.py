@@ -15,6 +15,15 @@ FILENAME = "README.md"
 # model-index metric types for the final dev metrics.
 METRIC_TYPES = {"eval_rouge1": "rouge1", "eval_rouge2": "rouge2", "eval_rougeL": "rougeL",
                 "eval_rouge_sum": "rouge_sum", "eval_loss": "loss"}
+# What the tokens of each ROUGE mode are (docs/rouge.md), for readers of the card on the hub.
+ROUGE_TOKENIZATION = {
+    "whitespace": "whitespace tokens, Hangul kept",
+    "char": "character tokens, Hangul kept",
+    "morpheme": "Korean morphemes from kiwipiepy",
+    "compat": "as the `rouge` package (pltrdy) computes it",
+    "english": "rouge-score's default tokenizer: lower-cased [a-z0-9] words",
+    "english_stem": "rouge-score's default tokenizer with Porter stemming",
+}
 
 
 def front_matter(facts: RunFacts) -> dict:
@@ -70,6 +79,7 @@ def model_card_markdown(facts: RunFacts) -> str:
                                  *facts.hyperparameters.items()])
     results = "\n".join(f"| {name} | {value} |" for name, value in metric_rows(facts.metrics))
     header = yaml.safe_dump(front_matter(facts), allow_unicode=True, sort_keys=False)
+    rouge_tokens = ROUGE_TOKENIZATION[facts.rouge_tokenizer]
     return f"""---
 {header}---
 
@@ -99,7 +109,7 @@ Produced by:
 
 ## Results
 
-Dev split, best checkpoint (ROUGE F1 on a 0-100 scale, whitespace tokens, Hangul kept;
+Dev split, best checkpoint (ROUGE F1 on a 0-100 scale, {rouge_tokens};
 `rouge_sum` = ROUGE-1 + ROUGE-2 + ROUGE-L):
 
 | metric | value |
