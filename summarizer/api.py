@@ -20,12 +20,11 @@ from hydra.utils import execution_whitelist
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from summarizer.config import API_OVERRIDES, EXECUTION_WHITELIST, register_resolvers
-from summarizer.command import HYDRA_FILES
+from summarizer.command import CONF_DIR, HYDRA_FILES
 from summarizer.errors import SummarizerError
 from summarizer.results import TrainResult
 from summarizer.secrets import redact_files, secret_values
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] %(message)s"
 
 register_resolvers()

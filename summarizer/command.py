@@ -56,7 +56,8 @@ def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], C
                 if sweeping:
                     raise
                 # Reported here: Hydra's own report starts with the command line, secrets and all.
-                log.exception("python -m %s failed; the traceback follows.", task.__module__)
+                log.exception("python -m summarizer.%s failed; the traceback follows.",
+                              config_name)
                 sys.exit(1)
 
         hydra_main = hydra.main(config_path=str(CONF_DIR), config_name=config_name,
