@@ -14,6 +14,7 @@ from transformers import (PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTraini
                           set_seed)
 
 from summarizer.config import check_training_values, to_container
+from summarizer.console_log import tee_output
 from summarizer.data.cache import (
     cached_dataset,
     cached_tokenizer,
@@ -31,7 +32,7 @@ from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.reports.run_reports import write_run_reports
 from summarizer.results import TrainResult
-from summarizer.run_files import resolve_checkpoint, tee_output, write_json_atomic
+from summarizer.run_files import resolve_checkpoint, write_json_atomic
 from summarizer.secrets import redact, redact_files, secret_values
 from summarizer.sweeps.trial import current_callbacks as trial_callbacks
 

@@ -1,16 +1,12 @@
-"""What a run leaves in its directory: the console log, JSON files, checkpoints to resume from."""
+"""What a run leaves in its directory: JSON files, checkpoints to resume from."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
-import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from summarizer.errors import SummarizerError
@@ -22,53 +18,6 @@ CHECKPOINT_PREFIX = "checkpoint-"
 # died and cannot resume.
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-class _Tee(io.TextIOBase):
-    """Mirrors a console stream into the run's log file.
-
-    transformers 5 prints per-step losses and evaluation metrics instead of logging them, so the
-    log file has to see the console. Progress-bar redraws (`\\r`) keep only their last state.
-    """
-
-    def __init__(self, stream, log_file):
-        self.stream = stream
-        self.log_file = log_file
-        self.pending = ""
-
-    def write(self, text: str) -> int:
-        self.stream.write(text)
-        self.pending += text
-        if "\n" in self.pending:
-            *lines, self.pending = self.pending.split("\n")
-            self.log_file.write("".join(line.rsplit("\r", 1)[-1] + "\n" for line in lines))
-            self.log_file.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return self.stream.isatty()
-
-    def fileno(self) -> int:
-        return self.stream.fileno()
-
-    @property
-    def encoding(self) -> str:
-        return self.stream.encoding
-
-
-@contextmanager
-def tee_output(log_path: Path) -> Iterator[None]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log_file:
-        out, err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(out, log_file), _Tee(err, log_file)
-        try:
-            yield
-        finally:
-            sys.stdout, sys.stderr = out, err
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> None:
