@@ -32,7 +32,7 @@ from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.reports.run_reports import write_run_reports
 from summarizer.results import TrainResult
-from summarizer.run_files import resolve_checkpoint, write_json_atomic
+from summarizer.run_files import path_in_run, resolve_checkpoint, write_json_atomic
 from summarizer.secrets import redact, redact_files, secret_values
 from summarizer.sweeps.trial import current_callbacks as trial_callbacks
 
@@ -108,10 +108,11 @@ def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
                      secret_values(cfg))
     with tee_output(run_dir / "train.log") if main else nullcontext():
         final = train(cfg, run_dir)
+    best = final["best_checkpoint"]  # relative to the run directory
     return TrainResult(
         run_dir=run_dir,
         final_model_path=run_dir / "final_model",
-        best_checkpoint=final["best_checkpoint"],
+        best_checkpoint=None if best is None else str(run_dir / best),
         eval_metrics={k: v for k, v in final.items() if k.startswith("eval_")},
         metrics=final,
     )
@@ -165,7 +166,7 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
     final = {
         **evaluation,
         **{key: train_metrics[key] for key in TRAIN_METRICS if key in train_metrics},
-        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_checkpoint": path_in_run(trainer.state.best_model_checkpoint, run_dir),
         "best_metric": trainer.state.best_metric,
     }
     if not is_main_process():

@@ -117,6 +117,33 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return None
 
 
+def relocated_best_checkpoint(recorded: str | None, output_dir: str | Path,
+                              resumed_checkpoint: str | Path) -> str | None:
+    """Where the best checkpoint named in a resumed trainer state is now, or None.
+
+    transformers records it by the path it had when saved; a run directory moved or copied
+    since still names the old place, which may be gone or hold another run's weights by now.
+    The checkpoint of the same name in this run's directory is the one, else the one next to
+    the resumed checkpoint (a run resumed into a new directory).
+    """
+    if recorded is None:
+        return None
+    name = Path(recorded).name
+    for folder in (Path(output_dir), Path(resumed_checkpoint).parent):
+        if (folder / name).is_dir():
+            return str(folder / name)
+    return None
+
+
+def path_in_run(path: str | None, run_dir: Path) -> str | None:
+    """`path` as the run's files record it: relative to the run directory when inside it, so
+    that the record still holds after the directory is moved."""
+    if path is None:
+        return None
+    absolute, run_dir = Path(path).resolve(), run_dir.resolve()
+    return str(absolute.relative_to(run_dir) if absolute.is_relative_to(run_dir) else absolute)
+
+
 def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:
     """`training.resume_from_checkpoint`: a checkpoint dir, a run dir, `last` or `auto`.
 
