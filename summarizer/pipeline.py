@@ -20,6 +20,7 @@ from summarizer.config import (
     command_line_overrides,
     to_container,
 )
+from summarizer.console_log import tee_output
 from summarizer.data.cache import (
     cached_dataset,
     cached_tokenizer,
@@ -44,8 +45,8 @@ from summarizer.run_files import (
     FINAL_MODEL,
     directory_replaced_whole,
     mark_failed,
+    path_in_run,
     resolve_checkpoint,
-    tee_output,
     write_json_atomic,
 )
 from summarizer.secrets import redact
@@ -140,10 +141,11 @@ def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
         raise
     if main:
         (run_dir / FAILED_FILE).unlink(missing_ok=True)  # a resumed run that had failed before
+    best = final["best_checkpoint"]  # relative to the run directory
     return TrainResult(
         run_dir=run_dir,
         final_model_path=run_dir / FINAL_MODEL,
-        best_checkpoint=final["best_checkpoint"],
+        best_checkpoint=None if best is None else str(run_dir / best),
         eval_metrics={k: v for k, v in final.items() if k.startswith("eval_")},
         metrics=final,
     )
@@ -200,7 +202,7 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
     final = {
         **evaluation,
         **{key: train_metrics[key] for key in TRAIN_METRICS if key in train_metrics},
-        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_checkpoint": path_in_run(trainer.state.best_model_checkpoint, run_dir),
         "best_metric": trainer.state.best_metric,
     }
     if not is_main_process():

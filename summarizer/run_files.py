@@ -1,13 +1,12 @@
-"""What a run leaves in its directory: the console log, JSON files, checkpoints to resume from."""
+"""What a run leaves in its directory: JSON files, the final model, checkpoints to resume from,
+the mark of a failed run."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 import zipfile
@@ -28,53 +27,6 @@ FAILED_FILE = "FAILED"
 # died and cannot resume.
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-class _Tee(io.TextIOBase):
-    """Mirrors a console stream into the run's log file.
-
-    transformers 5 prints per-step losses and evaluation metrics instead of logging them, so the
-    log file has to see the console. Progress-bar redraws (`\\r`) keep only their last state.
-    """
-
-    def __init__(self, stream, log_file):
-        self.stream = stream
-        self.log_file = log_file
-        self.pending = ""
-
-    def write(self, text: str) -> int:
-        self.stream.write(text)
-        self.pending += text
-        if "\n" in self.pending:
-            *lines, self.pending = self.pending.split("\n")
-            self.log_file.write("".join(line.rsplit("\r", 1)[-1] + "\n" for line in lines))
-            self.log_file.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return self.stream.isatty()
-
-    def fileno(self) -> int:
-        return self.stream.fileno()
-
-    @property
-    def encoding(self) -> str:
-        return self.stream.encoding
-
-
-@contextmanager
-def tee_output(log_path: Path) -> Iterator[None]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log_file:
-        out, err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(out, log_file), _Tee(err, log_file)
-        try:
-            yield
-        finally:
-            sys.stdout, sys.stderr = out, err
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> None:
@@ -208,6 +160,33 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
             return path
         log.warning("Skipping incomplete checkpoint %s (%s)", path, ", ".join(problems))
     return None
+
+
+def relocated_best_checkpoint(recorded: str | None, output_dir: str | Path,
+                              resumed_checkpoint: str | Path) -> str | None:
+    """Where the best checkpoint named in a resumed trainer state is now, or None.
+
+    transformers records it by the path it had when saved; a run directory moved or copied
+    since still names the old place, which may be gone or hold another run's weights by now.
+    The checkpoint of the same name in this run's directory is the one, else the one next to
+    the resumed checkpoint (a run resumed into a new directory).
+    """
+    if recorded is None:
+        return None
+    name = Path(recorded).name
+    for folder in (Path(output_dir), Path(resumed_checkpoint).parent):
+        if (folder / name).is_dir():
+            return str(folder / name)
+    return None
+
+
+def path_in_run(path: str | None, run_dir: Path) -> str | None:
+    """`path` as the run's files record it: relative to the run directory when inside it, so
+    that the record still holds after the directory is moved."""
+    if path is None:
+        return None
+    absolute, run_dir = Path(path).resolve(), run_dir.resolve()
+    return str(absolute.relative_to(run_dir) if absolute.is_relative_to(run_dir) else absolute)
 
 
 def resolve_checkpoint(value: str | None, run_dir: Path) -> str | None:

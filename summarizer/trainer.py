@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import datasets
@@ -14,6 +15,9 @@ from transformers.trainer_utils import has_length
 
 from summarizer.data.features import token_lengths
 from summarizer.errors import SummarizerError
+from summarizer.run_files import relocated_best_checkpoint
+
+log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(SummarizerError):
@@ -33,15 +37,45 @@ class SummarizationTrainer(Seq2SeqTrainer):
         super().__init__(*args, **kwargs)
         self.max_nonfinite_steps = max_nonfinite_steps
         self._nonfinite_steps = 0
+        self._resumed_state: tuple[Path, dict] | None = None
 
     def train(self, resume_from_checkpoint=None, **kwargs):
+        self._resumed_state = None
         if resume_from_checkpoint is not None:
-            state = json.loads((Path(resume_from_checkpoint) / "trainer_state.json").read_text())
+            state_file = Path(resume_from_checkpoint) / "trainer_state.json"
+            state = json.loads(state_file.read_text())
+            self._resumed_state = state_file, state
             if early_stopped(state):
                 # The run had ended here and was killed while saving its final model; transformers
                 # clears the stop on resuming and would train on, past where the run stopped.
                 self.args.max_steps = state["global_step"]
         return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    def _init_training_state(self, *args, **kwargs):
+        """The resumed state, with its best checkpoint looked up where the run directory is now.
+
+        transformers loads the best model at the end from the path the state records, which
+        names the old place of a moved run directory: gone, or holding another run's weights.
+        """
+        transformers_log = logging.getLogger("transformers.trainer")
+        transformers_log.addFilter(_not_about_a_missing_best_checkpoint)
+        try:
+            progress = super()._init_training_state(*args, **kwargs)
+        finally:
+            transformers_log.removeFilter(_not_about_a_missing_best_checkpoint)
+        if self._resumed_state is not None:
+            state_file, state = self._resumed_state
+            recorded = state.get("best_model_checkpoint")
+            found = relocated_best_checkpoint(recorded, self.args.output_dir, state_file.parent)
+            if recorded is not None and found is None:
+                log.warning(
+                    "The best checkpoint %s named in %s is neither in %s nor next to the resumed "
+                    "checkpoint; the final model is that of a better epoch from here on, or the "
+                    "last one.", recorded, state_file, self.args.output_dir)
+            elif found is not None and Path(found).resolve() != Path(recorded).resolve():
+                log.info("Best checkpoint so far: %s (recorded as %s)", found, recorded)
+            self.state.best_model_checkpoint = found
+        return progress
 
     def training_step(self, model, inputs, num_items_in_batch=None) -> torch.Tensor:
         loss = super().training_step(model, inputs, num_items_in_batch)
@@ -92,6 +126,12 @@ class SummarizationTrainer(Seq2SeqTrainer):
             return None
         # Several processes: accelerate shards the dataset in order itself.
         return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
+
+
+def _not_about_a_missing_best_checkpoint(record: logging.LogRecord) -> bool:
+    """Drops transformers' warning that it ignores a recorded best checkpoint whose directory is
+    gone: `_init_training_state` looks for it in the moved run directory and warns itself."""
+    return not record.getMessage().startswith("The best checkpoint ")
 
 
 def early_stopped(trainer_state: dict) -> bool:

@@ -82,7 +82,7 @@ def test_train_twice_in_one_process(two_runs):
         assert result.objective == metrics["eval_rouge_sum"]
         assert result["final_model_path"] == run_dir / "final_model"
         assert (result.final_model_path / "config.json").is_file()
-        assert result.best_checkpoint == metrics["best_checkpoint"]
+        assert result.best_checkpoint == str(run_dir / metrics["best_checkpoint"])
         log = (run_dir / "train.log").read_text(encoding="utf-8")
         # One handler per run: every record once, and none of the other run's records.
         assert log.count("[summarizer.pipeline][INFO] Data sample") == 1

@@ -53,7 +53,7 @@ LOG_HISTORY = sorted(
       "train_samples_per_second": 51.2, "total_flos": 1.0}]
 FINAL = {"eval_rouge1": 35.5, "eval_rouge2": 12.25, "eval_rougeL": 31.0, "eval_rouge_sum": 78.75,
          "eval_loss": 5.5, "eval_gen_len": 20.0, "train_runtime": 125.0,
-         "train_samples_per_second": 51.2, "epoch": 4.0, "best_checkpoint": "/runs/x/checkpoint-30",
+         "train_samples_per_second": 51.2, "epoch": 4.0, "best_checkpoint": "checkpoint-30",
          "best_metric": 78.75}
 
 
