@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from summarizer.config import EXECUTION_WHITELIST
 from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.output_checks import log_only
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
 
 @hydra.main(config_path="../conf", config_name="predict", execution_whitelist=EXECUTION_WHITELIST)
 def main(cfg: DictConfig) -> None:
-    with user_errors_exit():
+    with user_errors_exit(), log_only():
         run(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
