@@ -7,10 +7,12 @@ import sys
 import types
 
 from summarizer.api import load_config, predict, score, train, write_submission
+from summarizer.output_checks import DegenerateOutputWarning
 from summarizer.results import TrainResult
 
 __version__ = "0.1.0"
-__all__ = ["TrainResult", "load_config", "predict", "score", "train", "write_submission"]
+__all__ = ["DegenerateOutputWarning", "TrainResult", "load_config", "predict", "score", "train",
+           "write_submission"]
 
 
 class _Package(types.ModuleType):

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from summarizer.config import API_OVERRIDES, EXECUTION_WHITELIST, register_resolvers
 from summarizer.command import CONF_DIR, HYDRA_FILES
 from summarizer.errors import SummarizerError
+from summarizer.output_checks import warn_if_degenerate
 from summarizer.results import TrainResult
 from summarizer.secrets import redact_files, secret_values
 
@@ -149,8 +150,10 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
         max_source_length = _trained_source_length(path, model_dir(path), tokenizer)
 
     def run(texts: list[str]) -> list[str]:
-        return summarize(loaded, tokenizer, texts, max_source_length, batch_size, split=split,
-                         **generation)
+        summaries = summarize(loaded, tokenizer, texts, max_source_length, batch_size,
+                              split=split, **generation)
+        warn_if_degenerate(summaries, f"the {split or 'predicted'} summaries", stacklevel=3)
+        return summaries
 
     if isinstance(dialogues, str):
         return run([dialogues])[0]
@@ -213,6 +216,8 @@ def write_submission(summaries: pd.DataFrame | Sequence[str], path: str | os.Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(frame, path)
+    warn_if_degenerate(frame["summary"].tolist(), f"the summaries in {path}", stacklevel=2,
+                       repeat=False)
     return path
 
 

@@ -36,6 +36,7 @@ from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
 from summarizer.options import check_training_values
+from summarizer.output_checks import report_outputs
 from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.reports.run_reports import write_run_reports
@@ -216,5 +217,6 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
              final["eval_rouge1"], final["eval_rouge2"], final["eval_rougeL"],
              final["eval_rouge_sum"], run_dir / FINAL_MODEL)
-    write_run_reports(trainer, final, data, run_dir)
+    outputs = report_outputs(metrics.last_predictions, "the dev predictions")
+    write_run_reports(trainer, final, data, run_dir, outputs)
     return final

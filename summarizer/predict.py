@@ -13,6 +13,7 @@ from summarizer.command import hydra_command
 from summarizer.config import check_targets
 from summarizer.errors import SummarizerError
 from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
+from summarizer.output_checks import log_only
 from summarizer.run_config import data_settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
 
 @hydra_command("predict")
 def main(cfg: DictConfig) -> None:
-    run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    with log_only():
+        run(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 from transformers import Seq2SeqTrainer
 
 from summarizer.data.module import SummarizationData
+from summarizer.output_checks import OutputCheck
 from summarizer.reports.evaluation_log import best_metric_key
 from summarizer.reports.history import best_evaluation
 from summarizer.secrets import redact_argument
@@ -35,6 +36,7 @@ class RunFacts:
     rouge_tokenizer: str  # the ROUGE mode of the dev metrics (`data.rouge_tokenizer`)
     hyperparameters: dict[str, Any]
     command: str  # the training command, secrets masked
+    outputs: OutputCheck | None = None  # the final dev predictions: empty, repeated, distinct
 
     @property
     def best(self) -> dict | None:
@@ -59,7 +61,7 @@ def training_command(argv: Sequence[str]) -> str:
 
 
 def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, run_dir: Path,
-              argv: Sequence[str]) -> RunFacts:
+              argv: Sequence[str], outputs: OutputCheck | None = None) -> RunFacts:
     args, model = trainer.args, trainer.model
     generation = model.generation_config
     precision = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
@@ -94,4 +96,5 @@ def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, r
             "generation": f"num_beams={generation.num_beams}, max_length={generation.max_length}",
         },
         command=training_command(argv),
+        outputs=outputs,
     )

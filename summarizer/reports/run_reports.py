@@ -9,6 +9,7 @@ from pathlib import Path
 from transformers import Seq2SeqTrainer
 
 from summarizer.data.module import SummarizationData
+from summarizer.output_checks import OutputCheck
 from summarizer.reports import curves, model_card, summary
 from summarizer.reports.facts import RunFacts, run_facts
 from summarizer.run_files import write_text_atomic
@@ -33,14 +34,15 @@ def write_model_card(facts: RunFacts) -> None:
 
 
 def write_run_reports(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData,
-                      run_dir: Path) -> None:
-    """Learning curves, `summary.md` and the model card, each on its own.
+                      run_dir: Path, outputs: OutputCheck | None = None) -> None:
+    """Learning curves, `summary.md` and the model card, each on its own; `outputs`: the
+    numbers of the final dev predictions.
 
     A report that fails is logged and skipped: the run's model and metrics are already saved, and
     a sweep must not lose a trial over a plot.
     """
     try:
-        facts = run_facts(trainer, metrics, data, run_dir, sys.argv)
+        facts = run_facts(trainer, metrics, data, run_dir, sys.argv, outputs)
     except Exception:
         log.warning("Could not gather the run's facts; no reports written", exc_info=True)
         return

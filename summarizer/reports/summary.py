@@ -51,12 +51,17 @@ def summary_markdown(facts: RunFacts) -> str:
         rows.append(("training time", format_duration(m["train_runtime"])))
     if "train_samples_per_second" in m:
         rows.append(("throughput", f"{m['train_samples_per_second']:.1f} samples/s"))
+    if facts.outputs is not None:
+        rows.append(("distinct predictions", facts.outputs.numbers))
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
+    # Above the table: a run whose summaries are all one sentence must not read as a result.
+    warning = f"**Warning:** {facts.outputs.warning}\n\n" if (
+        facts.outputs is not None and facts.outputs.warning) else ""
     return f"""# Run summary: {facts.name}
 
 Dev metrics of the final (best) model on {facts.dev_rows} dev rows.
 
-| | |
+{warning}| | |
 |---|---|
 {table}
 
