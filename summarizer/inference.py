@@ -116,7 +116,18 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialog
         index = order[start:start + batch_size]
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in index]}, return_tensors="pt")
         with torch.inference_mode(), autocast:
-            output = model.generate(**batch.to(model.device), **settings)
+            output = _generate(model, batch, settings)
         for i, text in zip(index, decode(tokenizer, output.cpu())):
             results[i] = text
     return results
+
+
+def _generate(model: PreTrainedModel, batch, settings: dict) -> torch.Tensor:
+    try:
+        return model.generate(**batch.to(model.device), **settings)
+    except ValueError as err:  # transformers checks the settings against each other and the model
+        reason = " ".join(str(err).split())
+        raise SummarizerError(
+            f"transformers refused the generation settings {settings}: {reason} Change the "
+            "generation.* keys (e.g. generation.max_length) on the command line."
+        ) from None

@@ -50,8 +50,8 @@ class RunFacts:
 
     @property
     def predict_command(self) -> str:
-        return shlex.join(["python", "-m", "summarizer.predict", f"run={self.run_dir}",
-                           f"data={self.data_name}", f"data.dir={self.data_dir}"])
+        # Predict takes the run's data settings (folder, files, columns) from the run itself.
+        return shlex.join(["python", "-m", "summarizer.predict", f"run={self.run_dir}"])
 
 
 def training_command(argv: Sequence[str]) -> str:
