@@ -67,3 +67,12 @@ def test_predict_without_a_model_says_so(data_dir, tmp_path):
     assert proc.returncode == 2
     assert f"{tmp_path} holds no model" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_generation_settings_transformers_refuses_end_in_the_message(trained_run, tmp_path):
+    proc = run_predict([f"run={trained_run}", "generation.max_length=1",
+                        f"hydra.run.dir={tmp_path / 'log'}"], tmp_path)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output[-3000:]
+    assert "transformers refused the generation settings {'max_length': 1}" in output
+    assert "Traceback" not in output and not (tmp_path / "log" / "submission.csv").exists()
