@@ -267,6 +267,10 @@ def check_best_metric(args: DictConfig) -> None:
 
 # Keys of a `_target_` node that Hydra reads itself.
 HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_convert_", "_recursive_")
+# Keys (and key prefixes) handed to transformers without a type check: it takes more than their
+# annotations say (`fsdp=true`, a DeepSpeed dict) and checks them itself when it builds the
+# model or the trainer's arguments, which the pipeline reports as the user's mistake.
+PASSED_AS_IS = ("model.model.config.", "training.args.fsdp", "training.args.deepspeed")
 
 
 def target_nodes(cfg: DictConfig) -> Iterator[tuple[str, dict]]:
@@ -317,7 +321,7 @@ def check_arguments(cfg: DictConfig) -> None:
             if isinstance(value, (DictConfig, ListConfig)):
                 value = OmegaConf.to_container(value, resolve=True)
             hint = hints.get(key)
-            if hint is not None and not conforms(value, hint):
+            if hint is not None and not full.startswith(PASSED_AS_IS) and not conforms(value, hint):
                 raise SummarizerError(_wrong_type(full, value, hint, written))
 
 

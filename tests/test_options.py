@@ -14,6 +14,7 @@ from summarizer.config import register_resolvers
 from summarizer.errors import SummarizerError
 from summarizer.options import (
     HYDRA_KEYS,
+    PASSED_AS_IS,
     PREDICT_RULES,
     SCORE_RULES,
     TRAIN_RULES,
@@ -25,10 +26,6 @@ from tests.conftest import CONF
 
 register_resolvers()
 
-# Passed to transformers as they are: transformers checks them when it builds the model or the
-# trainer's arguments, and the pipeline turns its refusal into the project's message
-# (tests/test_command_errors.py).
-PASSED_AS_IS = ("model.model.config.", "training.args.fsdp", "training.args.deepspeed")
 CALLS = {
     "train": check_training_values,
     "predict": lambda cfg: (check_options(cfg, PREDICT_RULES), checked_data(cfg)),
@@ -119,3 +116,10 @@ def test_a_bad_value_names_its_key(option, overrides, saved_run):
         with pytest.raises(SummarizerError) as err:
             CALLS[command](broken)
         assert f"{key}=" in str(err.value) or f"from {key})" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("override", ["training.args.fsdp=true",
+                                      "training.args.fsdp='full_shard auto_wrap'",
+                                      "training.args.deepspeed={zero_optimization:{stage:2}}"])
+def test_values_transformers_takes_beyond_their_annotation_pass(override):
+    check_training_values(job_config("train", [override]))
