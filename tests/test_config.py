@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from hydra.utils import execution_whitelist, instantiate
+from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
+from omegaconf import OmegaConf
+from optuna.distributions import CategoricalDistribution, FloatDistribution
 from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments
 
 from summarizer.config import EXECUTION_WHITELIST, register_resolvers
 from summarizer.data.module import SampleData, SummarizationData
 from summarizer.loggers import CSVLogger, NoLogger, TensorBoardLogger, WandbLogger
+from summarizer.sweeps.sweeper import _flatten
 from tests.conftest import CONF, compose_train
 
 register_resolvers()
@@ -35,7 +39,7 @@ def test_every_group_has_the_documented_options():
     assert GROUP_OPTIONS["data"] == ["dialogsum", "dialogsum_ko", "from_run", "sample"]
     assert GROUP_OPTIONS["logger"] == ["csv", "none", "tensorboard", "wandb"]
     assert GROUP_OPTIONS["experiment"] == ["baseline_kobart"]
-    assert GROUP_OPTIONS["debug"] == ["fast"]
+    assert GROUP_OPTIONS["debug"] == ["fast", "short"]
     assert GROUP_OPTIONS["launcher"] == ["joblib", "submitit_local", "submitit_slurm"]
 
 
@@ -121,6 +125,50 @@ def test_debug_preset_shrinks_any_configuration():
         cfg = compose_train([*base, "debug=fast"])
         assert cfg.training.epochs == 2 and cfg.data.max_train_samples == 64
         assert cfg.logger._target_.endswith("NoLogger")
+        short = compose_train([*base, "debug=short"])
+        assert short.training.epochs == 8 and short.data.max_dev_samples == 50
+        assert short.training.warmup_steps == 0 and short.logger._target_.endswith("NoLogger")
+
+
+def search_space(overrides: list[str]) -> dict:
+    """The Optuna distributions the sweeper builds from `hparams_search=optuna <overrides>`."""
+    params = compose_train(["hparams_search=optuna", *overrides]).hydra.sweeper.params
+    flat = _flatten(OmegaConf.to_container(params, resolve=True))
+    distributions, _, _ = create_params_from_overrides(
+        [f"{key}={value}" for key, value in flat.items() if value is not None])
+    return distributions
+
+
+def test_every_model_preset_has_a_search_space():
+    spaces = sorted(p.stem for p in (CONF / "hparams_search" / "space").glob("*.yaml"))
+    assert spaces == GROUP_OPTIONS["model"]
+
+
+def test_each_model_searches_learning_rates_around_its_own():
+    spaces = {model: search_space([f"model={model}"]) for model in ("tiny", "kobart")}
+    for model, space in spaces.items():
+        own = compose_train([f"model={model}"]).training
+        rate = space["training.learning_rate"]
+        assert rate.log and rate.low < own.learning_rate < rate.high, (model, rate)
+        assert own.batch_size in space["training.batch_size"].choices, model
+    # Fine-tuning never tries a from-scratch rate, nor the tiny model a fine-tuning one.
+    assert spaces["kobart"]["training.learning_rate"].high < \
+        spaces["tiny"]["training.learning_rate"].low
+    assert spaces["tiny"]["training.batch_size"] != spaces["kobart"]["training.batch_size"]
+    # An experiment that selects KoBART searches KoBART's space.
+    assert search_space(["experiment=baseline_kobart"]) == spaces["kobart"]
+
+
+def test_search_space_overrides_on_the_command_line_win():
+    tiny = search_space(['hydra.sweeper.params.training.learning_rate="tag(log,interval(1e-4,1e-3))"',
+                         '+hydra.sweeper.params.training.weight_decay="choice(0.0,0.1)"'])
+    assert tiny == {
+        "training.learning_rate": FloatDistribution(1e-4, 1e-3, log=True),
+        "training.batch_size": CategoricalDistribution([16, 32, 64]),  # the tiny model's own
+        "training.weight_decay": CategoricalDistribution([0.0, 0.1]),
+    }
+    kobart = search_space(["model=kobart", "hydra.sweeper.params.training.batch_size=null"])
+    assert list(kobart) == ["training.learning_rate"]
 
 
 def test_cfg_job_prints_the_composed_config():
