@@ -40,9 +40,9 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
         raise SummarizerError("text= is empty: give the dialogue to summarize, e.g. "
                               "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
     check_options(cfg, PREDICT_RULES)
+    model_dir(cfg.run)
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
     if cfg.text is not None:
-        model_dir(cfg.run)
         # The trained source length comes from the run, else from the model.
         summary = predict(cfg.run, str(cfg.text), batch_size=1, **generation)
         print(summary)
@@ -51,7 +51,6 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     data = instantiate(checked_data(cfg))
     log.info("Data %s: split %s from %s", data.name, cfg.split, data.path(cfg.split))
     frame = data.load(cfg.split, for_prediction=True)
-    model_dir(cfg.run)
     summaries = predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
                         split=cfg.split, max_source_length=data.max_source_length, **generation)
     output = write_submission(summaries, cfg.output or out_dir / "submission.csv",

@@ -48,8 +48,9 @@ def test_predict_on_dev_reports_the_training_rouge(trained_run, data_dir, tmp_pa
                        tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # The run's own data settings: its data folder, and the 60 dev rows it was evaluated on.
-    assert f"split dev from {data_dir / 'sample' / 'dev.csv'}" in proc.stderr
-    assert "Wrote 60 summaries" in proc.stderr
+    output = proc.stdout + proc.stderr
+    assert f"split dev from {data_dir / 'sample' / 'dev.csv'}" in output
+    assert "Wrote 60 summaries" in output
     scores = read_json(tmp_path / "dev_rouge.json")
     metrics = read_json(trained_run / "metrics.json")
     assert scores["rouge_sum"] == pytest.approx(metrics["eval_rouge_sum"], abs=0.5)

@@ -38,6 +38,16 @@ def make_data(directory: Path, **overrides) -> SummarizationData:
     return SummarizationData(**{**fields, **overrides})
 
 
+def unloadable_model(directory: Path) -> Path:
+    """A model directory that passes predict's checks (files present, weights whole) but whose
+    config cannot load: whatever predict reports was found before it tried."""
+    directory.mkdir(exist_ok=True)
+    for name in ("config.json", "tokenizer_config.json"):
+        (directory / name).write_text("not a model")
+    save_file({"weight": torch.zeros(2)}, directory / "model.safetensors")
+    return directory
+
+
 def write_csv(path: Path, rows: list[dict]) -> Path:
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -338,10 +348,7 @@ def test_predict_needs_a_complete_model_directory(tmp_path, files, expected):
 
 def test_predict_checks_its_data_before_loading_the_model(tmp_path):
     """A model directory whose weights cannot load: the bad data must stop the command first."""
-    model = tmp_path / "model"
-    model.mkdir()
-    for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
-        (model / name).write_text("not a model")
+    model = unloadable_model(tmp_path / "model")
     raw = tmp_path / "raw"
     raw.mkdir()
     write_csv(raw / "test.csv", [{"fname": "a", "dialogue": "안녕"},
@@ -386,8 +393,7 @@ def test_predict_scores_a_split_in_the_data_option_s_rouge_mode(tmp_path, monkey
     from summarizer import api
     from tests.rouge_reference import default_tokenizer_expected
 
-    for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
-        (tmp_path / name).write_text("not a model")
+    unloadable_model(tmp_path)
     references = ["#Person1# runs late for the Meeting.", "They're studying French."]
     summaries = ["#Person1# is running late for the meeting", "they study french"]
     write_csv(tmp_path / "dev.csv", [{"fname": f"d{i}", "dialogue": "#Person1#: Hi.",
