@@ -212,6 +212,9 @@ SCORE_RULES = {
 }
 
 
+_ABSENT = object()
+
+
 def check_options(cfg: DictConfig, rules: dict[str, Rule]) -> None:
     """Every key of `rules` that `cfg` has holds a value its rule allows; then every object the
     config builds gets only keys it takes, of the types it declares."""
@@ -225,9 +228,6 @@ def check_options(cfg: DictConfig, rules: dict[str, Rule]) -> None:
             raise SummarizerError(f"{key}={_shown(value)} is invalid: it must be {rule.expected}. "
                                   f"Override it on the command line, e.g. {key}=<value>.")
     check_arguments(cfg)
-
-
-_ABSENT = object()
 
 
 def _shown(value: Any) -> str:

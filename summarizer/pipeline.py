@@ -15,7 +15,6 @@ from transformers import (PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTraini
                           set_seed)
 
 from summarizer.config import (
-    check_targets,
     check_trust_remote_code,
     command_line_overrides,
     to_container,
@@ -155,8 +154,7 @@ def run(cfg: DictConfig, run_dir: Path) -> TrainResult:
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train, keep the best checkpoint, and write `final_model/`, `metrics.json` and predictions."""
     main = is_main_process()
-    check_training_values(cfg)
-    check_targets(cfg)
+    check_training_values(cfg)  # the execution whitelist too, before any target is imported
     check_trust_remote_code(cfg, command_line_overrides())
     if main:
         write_config_tree(cfg, run_dir)
