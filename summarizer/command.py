@@ -29,7 +29,7 @@ from summarizer.config import EXECUTION_WHITELIST, check_targets, register_resol
 from summarizer.errors import SummarizerError, user_errors_exit
 from summarizer.secrets import redact_files, secret_values
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 
 log = logging.getLogger("summarizer")

@@ -15,7 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 from matplotlib.image import imread
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+CONF = ROOT / "summarizer" / "conf"
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["WANDB_MODE"] = "offline"

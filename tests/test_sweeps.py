@@ -67,7 +67,7 @@ def test_the_readme_sweep_runs_three_trials_that_score_differently(data_dir, tmp
         assert row["eval_rouge_sum"] == pytest.approx(metrics["eval_rouge_sum"])
         assert row["value"] == pytest.approx(metrics["eval_rouge_sum"])
         assert row["epochs"] == metrics["epoch"]
-        # The tiny model's search space (conf/hparams_search/space/tiny.yaml).
+        # The tiny model's search space (summarizer/conf/hparams_search/space/tiny.yaml).
         assert 3e-4 <= row["training.learning_rate"] <= 1e-2
         assert row["training.batch_size"] in (16, 32, 64)
         config = yaml.safe_load((Path(row["run_dir"]) / ".hydra" / "config.yaml").read_text())

@@ -18,7 +18,7 @@ safetensors and huggingface_hub are in too, for servers that lack them. With `--
 (the server's `pip freeze`) the resolution takes the server's torch and KEEP versions instead of
 the pins.
 
-`install` installs the project (editable, so that `conf/` is found) with
+`install` installs this checkout (editable) with
 `pip install --no-index --find-links <wheelhouse>`. torch is never in the wheelhouse, so pip
 cannot replace it; the installed versions of torch and of the `--keep` packages are pinned, so
 pip keeps them or stops with a conflict instead of swapping them for the wheelhouse's. Other
