@@ -11,9 +11,9 @@ from datasets import Dataset
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from transformers import (PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments,
-                          set_seed)
+from transformers import PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments, set_seed
 
+from summarizer.atomic_files import directory_replaced_whole, write_json_atomic
 from summarizer.config import (
     check_trust_remote_code,
     command_line_overrides,
@@ -29,9 +29,9 @@ from summarizer.data.cache import (
 )
 from summarizer.data.features import build_dataset, iter_texts, sort_by_length
 from summarizer.data.io import write_csv_atomic
+from summarizer.data.module import SummarizationData
 from summarizer.distributed import is_main_process
 from summarizer.errors import SummarizerError, user_error
-from summarizer.data.module import SummarizationData
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
 from summarizer.options import check_training_values
@@ -43,11 +43,9 @@ from summarizer.results import TrainResult
 from summarizer.run_files import (
     FAILED_FILE,
     FINAL_MODEL,
-    directory_replaced_whole,
     mark_failed,
     path_in_run,
     resolve_checkpoint,
-    write_json_atomic,
 )
 from summarizer.secrets import redact
 from summarizer.sweeps.trial import current_callbacks as trial_callbacks

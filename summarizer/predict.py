@@ -31,7 +31,7 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     from summarizer.api import predict, write_submission
     from summarizer.inference import model_dir
     from summarizer.rouge import rouge
-    from summarizer.run_files import write_json_atomic
+    from summarizer.atomic_files import write_json_atomic
 
     # Everything the user can get wrong is checked before the model is loaded.
     if cfg.text is not None and not str(cfg.text).strip():

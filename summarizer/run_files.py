@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from summarizer.atomic_files import write_text_atomic
 from summarizer.errors import SummarizerError, user_error
 from summarizer.secrets import MASK, secret_env_values
 
@@ -27,30 +23,6 @@ FAILED_FILE = "FAILED"
 # died and cannot resume.
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-def write_bytes_atomic(data: bytes, path: str | Path) -> None:
-    """Write through a temporary file and rename, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # mkstemp creates the file private (0600); results are meant to be shared.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(text: str, path: str | Path) -> None:
-    write_bytes_atomic(text.encode("utf-8"), path)
-
-
-def write_json_atomic(data: dict, path: str | Path) -> None:
-    write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", path)
 
 
 def safetensors_intact(path: Path) -> bool:
@@ -73,28 +45,6 @@ def safetensors_intact(path: Path) -> bool:
         return 8 + header_size + end == size
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         return False
-
-
-@contextmanager
-def directory_replaced_whole(path: Path, main: bool = True) -> Iterator[Path]:
-    """A temporary sibling of `path` to fill; it becomes `path` in one rename when the block ends
-    without error, so a run killed while saving never leaves a half-written `path`.
-
-    Every process of a distributed run gets the same folder (saving is collective); only the
-    `main` one clears and renames it.
-    """
-    partial = path.with_name(f".{path.name}.partial")
-    if main:
-        shutil.rmtree(partial, ignore_errors=True)
-    yield partial
-    if not main:
-        return
-    previous = path.with_name(f".{path.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if path.exists():
-        os.replace(path, previous)
-    os.replace(partial, path)
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def mark_failed(run_dir: Path, error: BaseException) -> None:

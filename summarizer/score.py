@@ -21,7 +21,7 @@ from summarizer.api import score
 from summarizer.command import hydra_command
 from summarizer.errors import SummarizerError
 from summarizer.options import SCORE_RULES, check_options
-from summarizer.run_files import write_json_atomic
+from summarizer.atomic_files import write_json_atomic
 from summarizer.scoring import format_table
 
 

@@ -94,7 +94,7 @@ def redact_files(paths: list[Path], secrets: set[str]) -> None:
     stays valid YAML (`***` is quoted where YAML needs it)."""
     import yaml
 
-    from summarizer.run_files import write_text_atomic
+    from summarizer.atomic_files import write_text_atomic
 
     ordered = sorted(secrets, key=len, reverse=True)
 

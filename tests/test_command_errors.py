@@ -12,13 +12,13 @@ import pytest
 from hydra.utils import execution_whitelist
 from omegaconf import OmegaConf
 
+from summarizer.atomic_files import directory_replaced_whole
 from summarizer.config import EXECUTION_WHITELIST
 from summarizer.errors import SummarizerError
 from summarizer.pipeline import built
 from summarizer.run_files import (
     FAILED_FILE,
     FINAL_MODEL,
-    directory_replaced_whole,
     mark_failed,
 )
 from tests.conftest import run_train
@@ -102,11 +102,10 @@ def test_the_final_model_is_replaced_whole_or_not_at_all(tmp_path):
     final = tmp_path / FINAL_MODEL
     final.mkdir()
     (final / "model.safetensors").write_text("old")
-    with pytest.raises(KeyboardInterrupt):
-        with directory_replaced_whole(final) as partial:
-            partial.mkdir()
-            (partial / "model.safetensors").write_text("half")
-            raise KeyboardInterrupt  # killed while saving
+    with pytest.raises(KeyboardInterrupt), directory_replaced_whole(final) as partial:
+        partial.mkdir()
+        (partial / "model.safetensors").write_text("half")
+        raise KeyboardInterrupt  # killed while saving
     assert (final / "model.safetensors").read_text() == "old"
     with directory_replaced_whole(final) as partial:
         partial.mkdir()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from summarizer.errors import SummarizerError
-from summarizer.run_files import write_json_atomic
+from summarizer.atomic_files import write_json_atomic
 from summarizer.scoring import score_files
 from tests.rouge_reference import TYPES, close, default_tokenizer_expected, expected, mean_of
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from summarizer.errors import SummarizerError
-from summarizer.run_files import write_text_atomic
+from summarizer.atomic_files import write_text_atomic
 
 READERS = {
     ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8"),

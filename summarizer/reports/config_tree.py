@@ -12,7 +12,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from summarizer.config import to_container
-from summarizer.run_files import write_text_atomic
+from summarizer.atomic_files import write_text_atomic
 from summarizer.secrets import redact
 
 FILENAME = "config_tree.txt"

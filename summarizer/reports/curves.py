@@ -15,7 +15,7 @@ from summarizer.reports.history import (
     format_epoch,
     train_losses,
 )
-from summarizer.run_files import write_bytes_atomic
+from summarizer.atomic_files import write_bytes_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

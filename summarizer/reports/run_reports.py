@@ -12,7 +12,7 @@ from summarizer.data.module import SummarizationData
 from summarizer.output_checks import OutputCheck
 from summarizer.reports import curves, model_card, summary
 from summarizer.reports.facts import RunFacts, run_facts
-from summarizer.run_files import write_text_atomic
+from summarizer.atomic_files import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from summarizer.run_files import write_bytes_atomic, write_text_atomic
+from summarizer.atomic_files import write_bytes_atomic, write_text_atomic
 from summarizer.sweeps.trial import OBJECTIVE
 
 log = logging.getLogger(__name__)
