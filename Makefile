@@ -1,7 +1,7 @@
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
 
-.PHONY: install train test test-fast bench bench-tokenize gpu-smoke wheelhouse install-offline clean
+.PHONY: install train lint test test-fast bench bench-tokenize gpu-smoke wheelhouse install-offline clean
 
 # torch first and on its own: with the pin in place pip never pulls a CUDA build here.
 install:
@@ -10,6 +10,10 @@ install:
 
 train:
 	$(PYTHON) -m summarizer.train $(ARGS)
+
+# Rules and the justified ignores: pyproject.toml [tool.ruff].
+lint:
+	$(PYTHON) -m ruff check .
 
 test:
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest tests
