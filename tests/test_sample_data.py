@@ -1,8 +1,11 @@
-"""The generated Korean sample: byte-stable, in the competition layout, dev/test held out from train."""
+"""The generated Korean sample: byte-stable, in the competition layout, dev/test held out from
+train."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +13,7 @@ import pytest
 
 from summarizer.data import sample
 from summarizer.data.baselines import BASELINES, baseline_scores, main
+from summarizer.data.sample.particles import with_particle
 
 ROOT = Path(__file__).resolve().parents[1]
 PII = ("#PhoneNumber#", "#Address#", "#DateOfBirth#")
@@ -57,7 +61,8 @@ def test_dialogues_look_like_competition_data(generated, split):
         assert (frame["summary"].str.strip() != "").all()
         assert frame["summary"].str.contains("#Person", regex=False).all()
         # Summaries paraphrase: none is a turn of its dialogue.
-        assert not any(s in d for s, d in zip(frame["summary"], frame["dialogue"]))
+        pairs = zip(frame["summary"], frame["dialogue"], strict=True)
+        assert not any(summary in dialogue for summary, dialogue in pairs)
 
 
 def test_dev_and_test_slot_values_never_occur_in_train():
@@ -82,6 +87,25 @@ def test_ensure_generates_once_and_repairs_a_changed_file(tmp_path):
     assert sample.sha256(out / "dev.csv") == sample.SHA256["dev.csv"]
 
 
+def test_command_line_writes_the_same_files(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "summarizer.data.sample", "--out", str(tmp_path)],
+                          capture_output=True, text=True, check=True)
+    assert "train.csv\t1200 rows" in proc.stdout
+    for name, digest in sample.SHA256.items():
+        assert sample.sha256(tmp_path / name) == digest, name
+        assert (tmp_path / name).stat().st_mode & 0o044, "the files are readable by others"
+
+
+def test_particles_follow_the_last_syllable():
+    assert with_particle("#Person2#", "은") == "#Person2#는"  # 이: no final consonant
+    assert with_particle("#Person1#", "은") == "#Person1#은"  # 일: final ㄹ
+    assert with_particle("서울", "으로") == "서울로"  # ㄹ takes the vowel form
+    assert with_particle("부산", "으로") == "부산으로"
+    assert with_particle("3일", "이") == "3일이"
+    with pytest.raises(ValueError, match="no particle rule"):
+        with_particle("ABC", "은")
+
+
 # The sample measures learning only if copying from train is worth far less than training: every
 # baseline stays below this fraction of the default model's documented dev rouge_sum.
 MARGIN = 0.6
@@ -102,7 +126,7 @@ def test_baselines_match_the_documented_table(scores):
         row = re.search(rf"^\| {name} \|(.+)\|$", doc, flags=re.M)
         assert row, name
         documented = [float(cell) for cell in row.group(1).split("|")]
-        computed = [scores[name][k] for k in ("rouge1", "rouge2", "rougeL", "rouge_sum")]
+        computed = [scores[name][metric] for metric in ("rouge1", "rouge2", "rougeL", "rouge_sum")]
         assert documented == pytest.approx(computed, abs=0.01), name
     # Copying the first turn or one constant summary is worth little.
     assert scores["first_turn"]["rouge_sum"] < 40 and scores["most_frequent"]["rouge_sum"] < 40
