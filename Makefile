@@ -33,7 +33,7 @@ bench-tokenize:
 gpu-smoke:
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/gpu_smoke.py $(ARGS)
 
-# GPU servers without package access (README "GPU servers (offline)").
+# GPU servers without package access (docs/installation.md, "GPU servers (offline)").
 WHEELHOUSE ?= wheelhouse
 EXTRAS ?= dev
 KEEP ?= transformers tokenizers accelerate safetensors huggingface-hub

@@ -46,7 +46,7 @@ def single_process_run(tmp_path_factory, data_dir) -> Path:
     return run_dir
 
 
-# FSDP's settings go to transformers as they are (README "Scaling out").
+# FSDP's settings go to transformers as they are (docs/scaling_out.md).
 SHARDING = {
     "ddp": [],
     "fsdp": ["training.args.fsdp=true",

@@ -75,7 +75,7 @@ def test_training_batches_are_length_grouped_by_default(tmp_path):
     assert build_args(["model=kobart"], tmp_path).train_sampling_strategy == "group_by_length"
     off = build_args(["model=kobart", "training.group_by_length=false"], tmp_path)
     assert off.train_sampling_strategy == "random"
-    # The tiny preset switches it off (README "Speed"); the command line still wins.
+    # The tiny preset switches it off (docs/training.md, "Speed"); the command line still wins.
     assert build_args([], tmp_path).train_sampling_strategy == "random"
     on = build_args(["training.group_by_length=true"], tmp_path)
     assert on.train_sampling_strategy == "group_by_length"

@@ -48,7 +48,7 @@ def assert_png(path: Path) -> None:
 
 
 def test_the_readme_sweep_runs_three_trials_that_score_differently(data_dir, tmp_path):
-    # README "Sweeps": hparams_search=optuna debug=short hydra.sweeper.n_trials=3 ...
+    # README "Sweep": hparams_search=optuna debug=short hydra.sweeper.n_trials=3 ...
     out = tmp_path / "sweep"
     sweep(["hparams_search=optuna", "hydra.sweeper.n_trials=3", f"hydra.sweep.dir={out}"],
           tmp_path, debug="short")
