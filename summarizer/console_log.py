@@ -79,7 +79,7 @@ class _Screen:
         """The rows above the cursor (every row, with `everything`) as the log keeps them,
         without trailing blanks, cleared bars left out; they leave the screen."""
         end = len(self.rows) if everything else self.row
-        rows = list(zip(self.rows[:end], self.redrawn[:end]))
+        rows = list(zip(self.rows[:end], self.redrawn[:end], strict=True))
         if everything and not self.rows[-1]:
             rows.pop()  # the row after the last newline, nothing written on it
         lines = [row.rstrip() for row, redrawn in rows if row.strip() or not redrawn]
@@ -188,5 +188,5 @@ def tee_output(log_path: Path) -> Iterator[None]:
         finally:
             sys.stdout, sys.stderr = out, err
             console_log.close()
-            for handler, stream in zip(handlers, streams):
+            for handler, stream in zip(handlers, streams, strict=True):
                 handler.setStream(stream)

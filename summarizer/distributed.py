@@ -40,7 +40,9 @@ def launch_time(pattern: str) -> str:
     every process of a distributed run (the main process's), for its directory name."""
     if pattern not in _launch_times:
         now = datetime.now().strftime(pattern)
-        _launch_times[pattern] = now if world_size() <= 1 else _shared(f"launch_time/{pattern}", now)
+        if world_size() > 1:
+            now = _shared(f"launch_time/{pattern}", now)
+        _launch_times[pattern] = now
     return _launch_times[pattern]
 
 

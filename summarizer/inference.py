@@ -117,7 +117,7 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialog
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in index]}, return_tensors="pt")
         with torch.inference_mode(), autocast:
             output = _generate(model, batch, settings)
-        for i, text in zip(index, decode(tokenizer, output.cpu())):
+        for i, text in zip(index, decode(tokenizer, output.cpu()), strict=True):
             results[i] = text
     return results
 

@@ -29,9 +29,9 @@ def checked_data(cfg: DictConfig) -> DictConfig:
 def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     """The command: summarize `cfg.text`, or a split into a submission scored when it can be."""
     from summarizer.api import predict, write_submission
+    from summarizer.atomic_files import write_json_atomic
     from summarizer.inference import model_dir
     from summarizer.rouge import rouge
-    from summarizer.atomic_files import write_json_atomic
 
     # Everything the user can get wrong is checked before the model is loaded.
     if cfg.text is not None and not str(cfg.text).strip():

@@ -18,10 +18,10 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from summarizer.api import score
+from summarizer.atomic_files import write_json_atomic
 from summarizer.command import hydra_command
 from summarizer.errors import SummarizerError
 from summarizer.options import SCORE_RULES, check_options
-from summarizer.atomic_files import write_json_atomic
 from summarizer.scoring import format_table
 
 

@@ -144,6 +144,6 @@ def test_the_trained_runs_log_has_no_redraws(trained_run):
     evaluations = [i for i, line in enumerate(lines) if line.startswith("{'eval_loss'")]
     records = [i for i, line in enumerate(lines) if "[summarizer.reports.evaluation_log]" in line]
     assert len(evaluations) == len(records) >= 2
-    assert all(evaluation < record for evaluation, record in zip(evaluations, records))
+    assert all(evaluation < record for evaluation, record in zip(evaluations, records, strict=True))
     summary = next(i for i, line in enumerate(lines) if "Run summary" in line)
     assert all(line.strip() for line in lines[:summary])

@@ -68,7 +68,8 @@ def test_claims_take_the_lowest_free_slot(tmp_path):
 
 
 # Claims a slot, says which, and holds it until its stdin closes.
-HOLD_SLOT = ("import sys; from pathlib import Path; from summarizer.sweeps.devices import claim_slot; "
+HOLD_SLOT = ("import sys; from pathlib import Path; "
+             "from summarizer.sweeps.devices import claim_slot; "
              "index, handle = claim_slot(Path(sys.argv[1])); print(index, flush=True); "
              "sys.stdin.read()")
 
@@ -92,7 +93,8 @@ def test_a_live_process_keeps_its_slot_and_a_dead_one_frees_it(tmp_path):
 
 @pytest.fixture
 def sweep_job(tmp_path, monkeypatch):
-    """Hydra's config as a job of `launcher=joblib hydra.launcher.n_jobs=2` sees it; undone after."""
+    """Hydra's config as a job of `launcher=joblib hydra.launcher.n_jobs=2` sees it; undone
+    after."""
     def enter(*overrides: str, mode: RunMode = RunMode.MULTIRUN):
         cfg = compose_train([*overrides, f"hydra.sweep.dir={tmp_path / 'sweep'}"])
         with open_dict(cfg):

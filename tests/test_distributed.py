@@ -12,11 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from summarizer import api
-from summarizer import distributed
+from summarizer import api, distributed
 from summarizer.errors import SummarizerError
-from tests.conftest import (SHARED_EPOCHS, SHARED_RUN_ARGS, compose_train, read_json, ROOT,
-                            run_train)
+from tests.conftest import ROOT, SHARED_EPOCHS, SHARED_RUN_ARGS, compose_train, read_json, run_train
 
 # Dev rows that do not fill the last evaluation batch of both processes: accelerate repeats
 # rows to even it out, which is what must not reach ROUGE.
@@ -76,7 +74,7 @@ def test_two_processes_write_one_run_with_the_single_process_loss(tmp_path, sing
     assert len(distributed) == len(alone) == 4
     # Other rows per step (each process draws its own share), so close rather than equal; token
     # averaging across the processes would double the distributed numbers.
-    for got, expected in zip(distributed, alone):
+    for got, expected in zip(distributed, alone, strict=True):
         assert got == pytest.approx(expected, rel=0.02)
     assert read_json(run_dir / "metrics.json")["train_loss"] == pytest.approx(
         read_json(single_process_run / "metrics.json")["train_loss"], rel=0.02)
@@ -103,7 +101,7 @@ def test_distributed_evaluation_scores_each_dev_row_once(tmp_path, trained_run, 
     assert distributed > 20  # a model that summarizes, so that agreeing means something
     assert distributed == pytest.approx(alone, abs=0.1)
     # Batches padded differently may tip a greedy step now and then, not more.
-    assert sum(a == b for a, b in zip(written["prediction"], predictions)) >= 57
+    assert sum(a == b for a, b in zip(written["prediction"], predictions, strict=True)) >= 57
 
 
 def hydra_node():

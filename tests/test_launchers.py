@@ -47,7 +47,8 @@ def test_joblib_runs_two_trials_at_once_each_in_its_own_slot(data_dir, tmp_path)
 
 @pytest.mark.parametrize("args,message", [
     (["launcher=joblib", "hydra.sweeper.pruner={_target_:optuna.pruners.MedianPruner}"],
-     "hydra.sweeper.pruner is set, but the launcher (JoblibLauncher) runs trials in other processes"),
+     "hydra.sweeper.pruner is set, but the launcher (JoblibLauncher) runs trials in other "
+     "processes"),
     (["hydra/launcher=joblib"], "hydra.sweeper.n_jobs=-1 is invalid"),
 ])
 def test_launcher_mistakes_stop_the_sweep_before_any_trial(data_dir, tmp_path, args, message):

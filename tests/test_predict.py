@@ -42,7 +42,8 @@ def test_submission_matches_the_test_split(submission, data_dir):
 
 def test_predict_on_dev_reports_the_training_rouge(trained_run, data_dir, tmp_path):
     """Same model and generation settings as the final evaluation. Batches are formed differently
-    (length-sorted), which can flip a rare near-tie in greedy decoding, hence the small tolerance."""
+    (length-sorted), which can flip a rare near-tie in greedy decoding, hence the small
+    tolerance."""
     proc = run_predict([f"run={trained_run / 'final_model'}", "split=dev",
                         f"output={tmp_path / 'dev.csv'}", f"hydra.run.dir={tmp_path / 'log'}"],
                        tmp_path)
@@ -57,7 +58,8 @@ def test_predict_on_dev_reports_the_training_rouge(trained_run, data_dir, tmp_pa
 
 
 def test_text_mode_prints_one_summary(trained_run, data_dir, tmp_path):
-    proc = run_predict([f"run={trained_run}", "text='#Person1#: 내일 3시에 회의실에서 만나요. #Person2#: 네 좋아요.'",
+    text = "'#Person1#: 내일 3시에 회의실에서 만나요. #Person2#: 네 좋아요.'"
+    proc = run_predict([f"run={trained_run}", f"text={text}",
                         f"hydra.run.dir={tmp_path / 'log'}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert any("\uac00" <= ch <= "\ud7a3" for ch in proc.stdout)

@@ -46,10 +46,10 @@ PAIRS = [
 
 
 def test_korean_pairs_match_rouge_score_with_whitespace_tokenizer():
-    preds, refs = zip(*PAIRS)
+    preds, refs = zip(*PAIRS, strict=True)
     per = rouge_per_example(list(preds), list(refs))
     want = [expected(p, r) for p, r in PAIRS]
-    for got, exp in zip(per, want):
+    for got, exp in zip(per, want, strict=True):
         close(got, exp)
     close(rouge(list(preds), list(refs)), mean_of(want))
     # the scores are neither trivial zeros nor perfect
@@ -57,7 +57,7 @@ def test_korean_pairs_match_rouge_score_with_whitespace_tokenizer():
 
 
 def test_positional_call_of_the_original_api_still_works():
-    preds, refs = zip(*PAIRS)
+    preds, refs = zip(*PAIRS, strict=True)
     close(rouge(list(preds), list(refs)), rouge(list(preds), list(refs), tokenizer="whitespace"))
 
 
@@ -130,7 +130,7 @@ def test_one_scorer_per_call(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(rouge_scorer, "RougeScorer", counting)
-    preds, refs = zip(*PAIRS)
+    preds, refs = zip(*PAIRS, strict=True)
     rouge(list(preds) * 50, list(refs) * 50)
     assert len(created) == 1
     rouge_multi(list(preds), [[r, p] for p, r in PAIRS])
@@ -145,7 +145,8 @@ def test_char_mode():
         close(rouge([pred], [ref], tokenizer="char"), expected(pred, ref, CharsTokenizer()))
     assert CharTokenizer().tokenize("만나 기로\n했다") == ["만", "나", "기", "로", "했", "다"]
     # insensitive to spacing
-    assert rouge(["만나기로 했다"], ["만나기로했다"], tokenizer="char")["rouge_sum"] == pytest.approx(300)
+    scores = rouge(["만나기로 했다"], ["만나기로했다"], tokenizer="char")
+    assert scores["rouge_sum"] == pytest.approx(300)
 
 
 def test_morpheme_mode_keeps_tags_whole():
@@ -252,7 +253,7 @@ COMPAT_PAIRS = PAIRS + [
 def test_compat_matches_independent_implementation():
     for pred, ref in COMPAT_PAIRS:
         close(rouge([pred], [ref], tokenizer="compat"), compat_expected(pred, ref))
-    preds, refs = zip(*COMPAT_PAIRS)
+    preds, refs = zip(*COMPAT_PAIRS, strict=True)
     close(
         rouge(list(preds), list(refs), tokenizer="compat"),
         mean_of([compat_expected(p, r) for p, r in COMPAT_PAIRS]),
@@ -263,8 +264,8 @@ def test_compat_hand_computed_cases():
     # F values (x100) that rouge 1.0.1's Rouge().get_scores prints for these pairs
     eps = 1e-6
     # full stops vanish: 5 of 5 / 5 of 6 unigrams, 3 of 4 / 3 of 5 bigrams
-    got = rouge(["#Person1#은 내일 3시에 만나기로 했다."], ["#Person1#은 내일 오후 3시에 만나기로 했다"],
-                tokenizer="compat")
+    got = rouge(["#Person1#은 내일 3시에 만나기로 했다."],
+                ["#Person1#은 내일 오후 3시에 만나기로 했다"], tokenizer="compat")
     assert got["rouge1"] == pytest.approx(100 * 10 / 11, abs=eps)
     assert got["rouge2"] == pytest.approx(100 * 2 / 3, abs=eps)
     assert got["rougeL"] == pytest.approx(100 * 10 / 11, abs=eps)
@@ -304,7 +305,8 @@ MULTI_REFS = [
 
 
 def test_multi_reference_max_mean_per_reference():
-    table = [[expected(p, r) for r in refs] for p, refs in zip(MULTI_PREDS, MULTI_REFS)]
+    table = [[expected(prediction, reference) for reference in references]
+             for prediction, references in zip(MULTI_PREDS, MULTI_REFS, strict=True)]
     n = len(MULTI_PREDS)
     want_per_ref = [mean_of([table[i][j] for i in range(n)]) for j in range(2)]
     want_max = mean_of([{t: max(s[t] for s in row) for t in TYPES} for row in table])
@@ -315,7 +317,7 @@ def test_multi_reference_max_mean_per_reference():
     close(got["max"], want_max)
     close(got["mean"], want_mean)
     assert len(got["per_reference"]) == 2
-    for g, w in zip(got["per_reference"], want_per_ref):
+    for g, w in zip(got["per_reference"], want_per_ref, strict=True):
         close(g, w)
     # the empty second reference of the last example scores 0 there
     assert table[2][1]["rouge_sum"] == 0.0
@@ -358,10 +360,10 @@ ENGLISH_PAIRS = [
 
 @pytest.mark.parametrize("mode,stem", [("english", False), ("english_stem", True)])
 def test_english_modes_match_rouge_score_default_tokenizer(mode, stem):
-    preds, refs = (list(side) for side in zip(*ENGLISH_PAIRS))
+    preds, refs = (list(side) for side in zip(*ENGLISH_PAIRS, strict=True))
     want = [default_tokenizer_expected(p, r, stem) for p, r in ENGLISH_PAIRS]
     per = rouge_per_example(preds, refs, tokenizer=mode)
-    for got, exp in zip(per, want):
+    for got, exp in zip(per, want, strict=True):
         close(got, exp)
     close(rouge(preds, refs, tokenizer=mode), mean_of(want))
     multi = rouge_multi(preds, [[r, p] for p, r in ENGLISH_PAIRS], tokenizer=mode)
@@ -400,7 +402,8 @@ def test_english_modes_warn_about_hangul(mode, caplog):
     assert "whitespace" in warnings[0]
     # Hangul is deleted: identical Korean sentences score 0, unrelated ones sharing "3" 100.
     assert got[0]["rouge_sum"] == 0.0 and 0 < got[1]["rouge1"] < 100
-    assert rouge(["회의는 3 시에 시작한다"], ["우리는 3 명이 갔다"], tokenizer=mode)["rouge1"] == 100
+    scores = rouge(["회의는 3 시에 시작한다"], ["우리는 3 명이 갔다"], tokenizer=mode)
+    assert scores["rouge1"] == 100
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="summarizer.rouge"):
         rouge(["See you at 3"], ["see you at three"], tokenizer=mode)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.errors import SummarizerError
 from summarizer.atomic_files import write_json_atomic
+from summarizer.errors import SummarizerError
 from summarizer.scoring import score_files
 from tests.rouge_reference import TYPES, close, default_tokenizer_expected, expected, mean_of
 

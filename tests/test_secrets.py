@@ -87,7 +87,8 @@ def test_saved_files_are_rewritten_without_the_secret_values(tmp_path, monkeypat
     from summarizer.secrets import redact_files, secret_values
 
     monkeypatch.setenv("SUMMARIZER_TEST_PASSWORD", "env-secret-value")
-    cfg = OmegaConf.create({"hub_token": "literal-secret", "note": "${oc.env:SUMMARIZER_TEST_PASSWORD}",
+    cfg = OmegaConf.create({"hub_token": "literal-secret",
+                            "note": "${oc.env:SUMMARIZER_TEST_PASSWORD}",
                             "nested": {"api_key": "${oc.env:SUMMARIZER_TEST_PASSWORD}"},
                             "short_key": "1", "broken": "${oc.env:NOT_SET_ANYWHERE}"})
     secrets = secret_values(cfg)

@@ -66,9 +66,9 @@ def test_whitelist_refuses_what_hydra_alone_allows(tmp_path, target, args):
     src.write_text("secret")
     node = OmegaConf.create({"_target_": target, **args})
     node = OmegaConf.create(OmegaConf.to_yaml(node).format(src=src, dst=dst))
-    with pytest.raises(InstantiationException, match="not in the Hydra execution whitelist"):
-        with execution_whitelist(EXECUTION_WHITELIST):
-            instantiate(node)
+    with (pytest.raises(InstantiationException, match="not in the Hydra execution whitelist"),
+          execution_whitelist(EXECUTION_WHITELIST)):
+        instantiate(node)
     assert not dst.exists()
     # The pre-check names the key before anything is built.
     cfg = task_config([f"+training.callbacks.evil._target_={target}"])

@@ -227,7 +227,7 @@ def test_sorted_evaluation_of_the_trained_model_equals_the_stored_order(trained_
     assert results["sorted"]["eval_rouge_sum"] == pytest.approx(
         read_json(trained_run / "metrics.json")["eval_rouge_sum"], abs=1e-9)
     same = np.mean([a == b for a, b in zip(results["stored"]["predictions"],
-                                           results["sorted"]["predictions"])])
+                                           results["sorted"]["predictions"], strict=True)])
     assert same >= 0.9, same
     for key in ("eval_rouge1", "eval_rouge2", "eval_rougeL", "eval_rouge_sum"):
         assert results["sorted"][key] == pytest.approx(results["stored"][key], abs=0.1)
@@ -410,7 +410,8 @@ def test_gpu_settings_follow_the_machine(monkeypatch, cuda, tf32, expected):
                             "training.torch_compile=true"]).training
     assert forced.collator.pad_to_multiple_of == 16 and forced.args.tf32 is False
     assert forced.args.torch_compile is True
-    assert compose_train(["training.pad_to_multiple_of=null"]).training.collator.pad_to_multiple_of is None
+    collator = compose_train(["training.pad_to_multiple_of=null"]).training.collator
+    assert collator.pad_to_multiple_of is None
 
 
 @pytest.mark.parametrize("override", ["training.pad_to_multiple_of=0",

@@ -93,7 +93,8 @@ def test_a_raising_and_a_diverging_trial_do_not_stop_the_sweep(data_dir, tmp_pat
     assert (out / str(table.loc[1e-3, "job"]) / "metrics.json").is_file()
     diverged = table.loc[1e6]
     assert diverged["state"] == "FAIL" and "TrainingDiverged" in diverged["failure_reason"]
-    assert "loss was nan" in diverged["failure_reason"] or "loss was inf" in diverged["failure_reason"]
+    reason = diverged["failure_reason"]
+    assert "loss was nan" in reason or "loss was inf" in reason
     raised = table.loc[-1.0]
     assert raised["state"] == "FAIL"
     assert "training.learning_rate=-1 is invalid" in raised["failure_reason"]
@@ -104,7 +105,8 @@ def test_a_raising_and_a_diverging_trial_do_not_stop_the_sweep(data_dir, tmp_pat
 
     # Only when every trial fails does the sweep fail.
     all_bad = tmp_path / "all_bad"
-    proc = sweep(["hparams_search=optuna", 'hydra.sweeper.params.training.learning_rate="choice(-1,-2)"',
+    proc = sweep(["hparams_search=optuna",
+                  'hydra.sweeper.params.training.learning_rate="choice(-1,-2)"',
                   *FAILING_GRID[1:], f"hydra.sweep.dir={all_bad}"], tmp_path, check=False)
     assert proc.returncode != 0
     assert "All 2 trials of this sweep failed" in proc.stderr
@@ -124,7 +126,7 @@ def test_a_stored_study_continues_without_overwriting_or_repeating(data_dir, tmp
     assert {job: (out / job / "metrics.json").stat().st_mtime_ns for job in first} == first
     table = trials(out)
     assert table["trial"].tolist() == [0, 1, 2, 3] and table["job"].tolist() == [0, 1, 2, 3]
-    params = list(zip(table["training.learning_rate"], table["training.batch_size"]))
+    params = list(zip(table["training.learning_rate"], table["training.batch_size"], strict=True))
     assert len(set(params)) == 4, params
     # keep_weights=best: exactly one trial still has weights.
     with_weights = [j for j in "0123" if (out / j / "final_model").exists()
@@ -163,7 +165,8 @@ def test_a_plain_multirun_grid_writes_one_directory_per_job(data_dir, tmp_path):
 @pytest.mark.parametrize("argv,expected", [
     (["train", "hparams_search=optuna"], ["train", "--multirun", "hparams_search=optuna"]),
     (["train", "-m", "hparams_search=optuna"], ["train", "-m", "hparams_search=optuna"]),
-    (["train", "hparams_search=optuna", "--cfg", "job"], ["train", "hparams_search=optuna", "--cfg", "job"]),
+    (["train", "hparams_search=optuna", "--cfg", "job"],
+     ["train", "hparams_search=optuna", "--cfg", "job"]),
     (["train", "training.epochs=2"], ["train", "training.epochs=2"]),
     (["train", "hparams_search=null"], ["train", "hparams_search=null"]),
 ])

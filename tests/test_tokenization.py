@@ -38,7 +38,7 @@ needs_real = pytest.mark.skipif(not REAL_TOKENIZER, reason="SUMMARIZER_KOBART_TO
 def round_trips(tokenizer, texts: list[str]) -> list[tuple[str, str]]:
     """(text, decoded) pairs that did not come back exactly."""
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    return [(t, d) for t, d in zip(texts, decode(tokenizer, ids)) if t != d]
+    return [(t, d) for t, d in zip(texts, decode(tokenizer, ids), strict=True) if t != d]
 
 
 def free_of_added_tokens(tokenizer, texts: list[str]) -> list[str]:

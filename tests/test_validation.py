@@ -304,9 +304,9 @@ def test_resume_from_a_directory_without_checkpoints(tmp_path, caplog):
     run = tmp_path / "old_run"
     (run / "checkpoint-40").mkdir(parents=True)
     (run / "checkpoint-40" / "trainer_state.json").write_text("{}")
-    with caplog.at_level(logging.WARNING, logger="summarizer"):
-        with pytest.raises(SummarizerError) as err:
-            resolve_checkpoint(str(run), tmp_path / "new_run")
+    with (caplog.at_level(logging.WARNING, logger="summarizer"),
+          pytest.raises(SummarizerError) as err):
+        resolve_checkpoint(str(run), tmp_path / "new_run")
     assert str(err.value).startswith(
         f"training.resume_from_checkpoint={run}: no complete checkpoint-* directory there")
     assert "or leave the key unset to start afresh" in str(err.value)
@@ -406,7 +406,8 @@ def test_predict_scores_a_split_in_the_data_option_s_rouge_mode(tmp_path, monkey
     with execution_whitelist(EXECUTION_WHITELIST):
         output = run_predict(cfg, tmp_path)
     scores = json.loads(output.with_name("submission_rouge.json").read_text(encoding="utf-8"))
-    want = [default_tokenizer_expected(s, r, stem=True) for s, r in zip(summaries, references)]
+    want = [default_tokenizer_expected(summary, reference, stem=True)
+            for summary, reference in zip(summaries, references, strict=True)]
     for metric in ("rouge1", "rouge2", "rougeL"):
         assert scores[metric] == pytest.approx((want[0][metric] + want[1][metric]) / 2)
     assert scores["rouge1"] > 85  # case, punctuation and inflections no longer count

@@ -79,7 +79,8 @@ def _check_plugin_version() -> None:
     if found != PLUGIN_VERSION:
         raise RuntimeError(
             f"summarizer's sweeper extends hydra-optuna-sweeper {PLUGIN_VERSION} but {found} is "
-            f"installed. Install the pinned version: pip install hydra-optuna-sweeper=={PLUGIN_VERSION}"
+            f"installed. Install the pinned version: "
+            f"pip install hydra-optuna-sweeper=={PLUGIN_VERSION}"
         )
 
 
@@ -132,7 +133,8 @@ class _Sweep(OptunaSweeperImpl):
                 f"hydra.sweeper.pruner is set, but the launcher ({type(self.launcher).__name__}) "
                 "runs trials in other processes, from where they cannot report their epochs to "
                 "Optuna, so none would be pruned. Prune with Hydra's default launcher (drop "
-                "launcher=... / hydra/launcher=...), or drop the pruner: hydra.sweeper.pruner=null.")
+                "launcher=... / hydra/launcher=...), or drop the pruner: "
+                "hydra.sweeper.pruner=null.")
         self._process_searchspace_config()
         distributions, fixed, fixed_overrides = create_params_from_overrides(
             self._parse_sweeper_params_config() + list(arguments))
@@ -166,7 +168,7 @@ class _Sweep(OptunaSweeperImpl):
             seconds = time.monotonic() - started
             if in_process:  # one after another; other launchers run the batch at once
                 seconds /= max(len(returns), 1)
-            for offset, (trial, ret) in enumerate(zip(trials, returns)):
+            for offset, (trial, ret) in enumerate(zip(trials, returns, strict=True)):
                 slot = trial_slots.release(self.job_idx + offset)
                 outcomes.append(self._record(study, trial, ret, slot, self.job_idx + offset,
                                              seconds))
@@ -340,8 +342,8 @@ def _keep_best_weights(study: optuna.Study) -> None:
         run_dir = t.user_attrs.get("run_dir")
         if t.number == best.number or not run_dir or not Path(run_dir).is_dir():
             continue
-        doomed = [p for p in Path(run_dir).iterdir()
-                  if p.is_dir() and (p.name == "final_model" or p.name.startswith(CHECKPOINT_PREFIX))]
+        doomed = [path for path in Path(run_dir).iterdir() if path.is_dir()
+                  and (path.name == "final_model" or path.name.startswith(CHECKPOINT_PREFIX))]
         for path in doomed:
             shutil.rmtree(path)
         if doomed:
