@@ -4,6 +4,8 @@ machine without CUDA before loading anything."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pandas as pd
 import pytest
 import torch
@@ -182,6 +184,16 @@ def test_qlora_without_cuda_stops_before_loading(monkeypatch):
                                              **quantization_kwargs(AdapterConfig(method="qlora")))
     assert "peft=lora" in str(error.value)
     assert quantization_kwargs(LORA) == {}
+
+
+def test_qlora_without_bitsandbytes_names_the_extra(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "bitsandbytes"
+                        else real_find_spec(name, *args))
+    with pytest.raises(SummarizerError, match=r"summarizer\[qlora\]"):
+        quantization_kwargs(AdapterConfig(method="qlora"))
 
 
 @pytest.mark.parametrize("settings, key", [
