@@ -9,12 +9,14 @@ import importlib.util
 import pandas as pd
 import pytest
 import torch
+from omegaconf import ListConfig
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, MBartConfig
 
 from summarizer.causal.adapter_config import AdapterConfig
 from summarizer.causal.adapters import (
     ADAPTER_DIR,
     add_adapters,
+    compute_dtype,
     load_adapter_model,
     quantization_kwargs,
     save_final,
@@ -167,6 +169,17 @@ def test_lora_on_a_seq2seq_model(frame, tmp_path):
         assert torch.allclose(reloaded(**source, labels=labels).logits, expected, atol=1e-5)
 
 
+def test_adapter_targets_by_name_from_a_config_list(frame):
+    tokenizer = qwen_like_tokenizer(frame)
+    config = AdapterConfig(method="lora", rank=4, target_modules=ListConfig(["q_proj", "v_proj"]))
+    model = add_adapters(tiny_decoder(tokenizer), config)
+    adapted = {name.split(".")[-4] for name, value in model.named_parameters()
+               if value.requires_grad}
+    assert adapted == {"q_proj", "v_proj"}
+    with pytest.raises(ValueError, match="method=none"):
+        add_adapters(tiny_decoder(tokenizer), AdapterConfig())
+
+
 def test_gradient_checkpointing_trains(frame):
     tokenizer = qwen_like_tokenizer(frame)
     config = AdapterConfig(method="lora", rank=4, gradient_checkpointing=True)
@@ -184,6 +197,8 @@ def test_qlora_without_cuda_stops_before_loading(monkeypatch):
                                              **quantization_kwargs(AdapterConfig(method="qlora")))
     assert "peft=lora" in str(error.value)
     assert quantization_kwargs(LORA) == {}
+    assert compute_dtype(AdapterConfig(compute_dtype="float32")) == torch.float32
+    assert compute_dtype(AdapterConfig()) == torch.float16  # no GPU, so no bfloat16
 
 
 def test_qlora_without_bitsandbytes_names_the_extra(monkeypatch):

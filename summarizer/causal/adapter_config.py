@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from summarizer.errors import SummarizerError
 
 METHODS = ("none", "lora", "qlora")
-COMPUTE_DTYPES = ("bfloat16", "float16", "float32")
+COMPUTE_DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 
 @dataclass
@@ -30,7 +30,8 @@ class AdapterConfig:
             them: less memory for longer sequences or larger batches, about a third slower.
         merge: Save the final model with the adapters merged into its weights (loadable
             without peft) next to the adapter alone; off saves the adapter only.
-        compute_dtype: The dtype `qlora` computes in (bfloat16 where the GPU has it).
+        compute_dtype: The dtype `qlora` computes in, and merges the final model in; `auto`:
+            bfloat16 where the GPU has it, else float16.
     """
 
     method: str = "none"
@@ -41,7 +42,7 @@ class AdapterConfig:
     tags_as_tokens: bool = False
     gradient_checkpointing: bool = False
     merge: bool = True
-    compute_dtype: str = "bfloat16"
+    compute_dtype: str = "auto"
 
     def __post_init__(self) -> None:
         problems = []

@@ -60,11 +60,20 @@ def quantization_kwargs(config: AdapterConfig) -> dict[str, Any]:
     if importlib.util.find_spec("bitsandbytes") is None:
         raise SummarizerError(
             "peft=qlora needs the bitsandbytes package: pip install \"summarizer[qlora]\".")
-    dtype = getattr(torch, config.compute_dtype)
+    dtype = compute_dtype(config)
     quantization = BitsAndBytesConfig(
         load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
         bnb_4bit_compute_dtype=dtype)
     return {"quantization_config": quantization, "dtype": dtype}
+
+
+def compute_dtype(config: AdapterConfig) -> torch.dtype:
+    """`config.compute_dtype` as a torch dtype, `auto` resolved for this machine's GPU."""
+    if config.compute_dtype != "auto":
+        return getattr(torch, config.compute_dtype)
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
 
 
 def tag_token_ids(tokenizer: PreTrainedTokenizerBase, tags: Sequence[str]) -> list[int]:
@@ -83,6 +92,8 @@ def add_adapters(model: PreTrainedModel, config: AdapterConfig,
         trainable_token_ids: Token ids whose embedding rows train too (the tags when
             `config.tags_as_tokens`); a head not tied to the embeddings trains the same rows.
     """
+    if not config.adapters:
+        raise ValueError("peft.method=none trains the model's own weights: add no adapters")
     peft = _peft()
     if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
         model = peft.prepare_model_for_kbit_training(
@@ -98,7 +109,9 @@ def add_adapters(model: PreTrainedModel, config: AdapterConfig,
         model.config.use_cache = False  # the cache is only for generation, which re-enables it
     lora = peft.LoraConfig(
         r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
-        target_modules=config.target_modules,
+        # A list from a Hydra config arrives as a ListConfig, which peft does not take.
+        target_modules=(config.target_modules if isinstance(config.target_modules, str)
+                        else list(config.target_modules)),
         task_type="SEQ_2_SEQ_LM" if model.config.is_encoder_decoder else "CAUSAL_LM",
         trainable_token_indices=_token_rows(model, trainable_token_ids))
     model = peft.get_peft_model(model, lora)
@@ -148,7 +161,7 @@ def save_final(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, direc
         return merged
     auto = AutoModelForSeq2SeqLM if base.config.is_encoder_decoder else AutoModelForCausalLM
     full = auto.from_pretrained(model.peft_config["default"].base_model_name_or_path,
-                                dtype=getattr(torch, config.compute_dtype), **load_kwargs)
+                                dtype=compute_dtype(config), **load_kwargs)
     if len(tokenizer) > full.get_input_embeddings().num_embeddings:
         full.resize_token_embeddings(len(tokenizer))
     peft.PeftModel.from_pretrained(full, adapter_dir).merge_and_unload().save_pretrained(directory)
