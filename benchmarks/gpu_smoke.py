@@ -222,11 +222,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
     from summarizer import hardware
     from summarizer.config import EXECUTION_WHITELIST
     from summarizer.options import check_training_values
-    from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
-    from summarizer.metrics import RougeMetrics
-    from summarizer.modeling import apply_generation
-    from summarizer.pipeline import build_split, build_trainer, training_arguments
+    from summarizer.trainer import assemble_trainer
 
     if not args.data_dir:
         from summarizer.data import sample
@@ -245,16 +242,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
         train_frame, dev_frame = data.load("train"), data.load("dev")
         tokenizer, tokenizer_source = build_tokenizer(args, data, train_frame)
         model = build_model(args, tokenizer)
-        apply_generation(model, cfg.training.generation)
-        train_dataset = build_split(train_frame, "train", data, tokenizer)
-        eval_dataset, order = build_split(dev_frame, "dev", data, tokenizer), None
-        if cfg.training.sort_eval_by_length:
-            eval_dataset, order = sort_by_length(eval_dataset)
-        references = dev_frame[data.summary_column].tolist()
-        metrics = RougeMetrics(tokenizer, references, order)
-        logger = instantiate(cfg.logger)
-        trainer = build_trainer(cfg, training_arguments(cfg, work_dir / "run", logger), model,
-                                tokenizer, train_dataset, eval_dataset, metrics, logger)
+        trainer = assemble_trainer(cfg, data, train_frame, dev_frame, work_dir / "run",
+                                   instantiate(cfg.logger), model=model, tokenizer=tokenizer)
 
     meter = StepMeter()
     trainer.training_step = meter.wrap(trainer.training_step)

@@ -94,7 +94,8 @@ def measure(args: argparse.Namespace) -> dict:
 
     from summarizer import load_config
     from summarizer.config import EXECUTION_WHITELIST
-    from summarizer.pipeline import build_split, build_tokenizer
+    from summarizer.data.splits import build_split
+    from summarizer.modeling import build_tokenizer
 
     overrides = ["logger=none", "data=dialogsum_ko", f"data.dir={args.data_dir}",
                  f"paths.cache_dir={args.cache_dir}"]

@@ -76,8 +76,7 @@ def setup(args: argparse.Namespace, cache_dir: str | None):
     from hydra.utils import instantiate
     from transformers import set_seed
 
-    from summarizer.modeling import apply_generation
-    from summarizer.pipeline import build_tokenizer
+    from summarizer.modeling import apply_generation, build_tokenizer
 
     cfg = compose(args, cache_dir)
     set_seed(cfg.seed)
@@ -127,23 +126,17 @@ def run_project(args: argparse.Namespace) -> dict:
     from hydra.utils import execution_whitelist, instantiate
 
     from summarizer.config import EXECUTION_WHITELIST
-    from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
-    from summarizer.metrics import RougeMetrics
-    from summarizer.pipeline import build_split, build_trainer, training_arguments
+    from summarizer.trainer import assemble_trainer
 
     cache_dir = str(Path(args.work_dir) / "cache")
     with execution_whitelist(EXECUTION_WHITELIST):
         cfg, data, train_frame, dev_frame, tokenizer, model = setup(args, cache_dir)
-        train_dataset = build_split(train_frame, "train", data, tokenizer, cache_dir)
-        eval_dataset, order = sort_by_length(build_split(dev_frame, "dev", data, tokenizer,
-                                                         cache_dir))
         references = dev_frame[data.summary_column].tolist()
-        metrics = RougeMetrics(tokenizer, references, order)
-        logger = instantiate(cfg.logger)
-        training_args = training_arguments(cfg, Path(args.work_dir) / "project", logger)
-        trainer = build_trainer(cfg, training_args, model, tokenizer, train_dataset,
-                                eval_dataset, metrics, logger)
+        trainer = assemble_trainer(cfg, data, train_frame, dev_frame,
+                                   Path(args.work_dir) / "project", instantiate(cfg.logger),
+                                   model=model, tokenizer=tokenizer)
+    metrics = trainer.compute_metrics
     collator = trainer.data_collator = CountingCollator(trainer.data_collator)
     stats = train_stats(trainer.train(), collator)
     stats["num_beams"] = cfg.training.generation.num_beams
@@ -224,9 +217,7 @@ def run_first_step(args: argparse.Namespace) -> dict:
     from transformers import TrainerCallback
 
     from summarizer.config import EXECUTION_WHITELIST
-    from summarizer.data.features import sort_by_length
-    from summarizer.metrics import RougeMetrics
-    from summarizer.pipeline import build_split, build_trainer, training_arguments
+    from summarizer.trainer import assemble_trainer
 
     class StopAtFirstStep(TrainerCallback):
         def on_step_begin(self, *_, **__):
@@ -235,19 +226,14 @@ def run_first_step(args: argparse.Namespace) -> dict:
     cache_dir = args.cache_dir or None
     with execution_whitelist(EXECUTION_WHITELIST):
         cfg, data, train_frame, dev_frame, tokenizer, model = setup(args, cache_dir)
-        train_dataset = build_split(train_frame, "train", data, tokenizer, cache_dir)
-        eval_dataset, order = sort_by_length(build_split(dev_frame, "dev", data, tokenizer,
-                                                         cache_dir))
-        metrics = RougeMetrics(tokenizer, dev_frame[data.summary_column].tolist(), order)
-        logger = instantiate(cfg.logger)
-        training_args = training_arguments(cfg, Path(args.work_dir) / "first_step", logger)
-        trainer = build_trainer(cfg, training_args, model, tokenizer, train_dataset,
-                                eval_dataset, metrics, logger)
+        trainer = assemble_trainer(cfg, data, train_frame, dev_frame,
+                                   Path(args.work_dir) / "first_step", instantiate(cfg.logger),
+                                   model=model, tokenizer=tokenizer)
     trainer.add_callback(StopAtFirstStep)
     try:
         trainer.train()
     except FirstStep as step:
-        return {"first_step_at": step.args[0], "train_rows": len(train_dataset)}
+        return {"first_step_at": step.args[0], "train_rows": len(trainer.train_dataset)}
     raise RuntimeError("training ended before its first step")
 
 

@@ -6,13 +6,13 @@
 import sys
 import types
 
-from summarizer.api import load_config, predict, score, train, write_submission
+from summarizer.api import build_trainer, load_config, predict, score, train, write_submission
 from summarizer.output_checks import DegenerateOutputWarning
 from summarizer.results import TrainResult
 
 __version__ = "0.1.0"
-__all__ = ["DegenerateOutputWarning", "TrainResult", "load_config", "predict", "score", "train",
-           "write_submission"]
+__all__ = ["DegenerateOutputWarning", "TrainResult", "build_trainer", "load_config", "predict",
+           "score", "train", "write_submission"]
 
 
 class _Package(types.ModuleType):

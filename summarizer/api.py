@@ -1,4 +1,5 @@
-"""The Python API: `load_config`, `train`, `predict`, `write_submission`, `score`.
+"""The Python API: `load_config`, `train`, `build_trainer`, `predict`, `write_submission`,
+`score`.
 
 The `python -m summarizer.*` commands call these functions, so a notebook gets the same
 config, run directory, files and numbers as the command line.
@@ -70,6 +71,61 @@ def train(cfg: DictConfig) -> TrainResult:
     finally:
         API_OVERRIDES.reset(token)
         _release_memory()
+
+
+def build_trainer(cfg: DictConfig, model=None, tokenizer=None, train_dataset=None,
+                  eval_dataset=None, *, output_dir: str | os.PathLike[str] | None = None,
+                  logger=None):
+    """The project's trainer for `cfg`, ready to `.train()`, around any objects you bring.
+
+    What `train` trains with (ROUGE metrics on the raw summaries, early stopping and the
+    configured callbacks, the seq2seq collator, the generation settings, evaluation sorted by
+    length), built by the same step; each argument left as None is built as a run builds it.
+    `train` does more around it: the run directory and its files, resuming, the logger's run,
+    `final_model/` and the reports.
+
+    cfg: a config from `load_config` (checked as `train` checks it).
+    model: a seq2seq `PreTrainedModel`; its embeddings must cover the tokenizer's ids. The
+        run's generation settings (`training.generation`) are stored in it.
+    tokenizer: a fast tokenizer, used as it is; give the one your model was built for (the
+        data's tags, `data.special_tokens`, should be tokens of it).
+    train_dataset, eval_dataset: the rows to train on and to score, as text: a pandas DataFrame
+        or a `datasets.Dataset` with the columns `data.text_column` and
+        `data.summary_column` (`dialogue` and `summary`), tokenized here with the tokenizer
+        and `data.max_*_length`. None: the train and dev files `data` names, loaded and
+        cut as a run loads them. Tokenized rows are refused: ROUGE needs the raw summaries.
+    output_dir: where checkpoints go; by default the run directory `cfg` names.
+    logger: an experiment logger (`summarizer.loggers`); by default the one `cfg.logger` builds.
+
+    Raises `SummarizerError` for a config, object or rows that cannot be used, naming the fix.
+    After training, `trainer.compute_metrics.last_predictions` holds the latest evaluation's
+    summaries in the order of `eval_dataset`.
+    """
+    from hydra.utils import instantiate
+
+    from summarizer.config import check_trust_remote_code
+    from summarizer.data.splits import given_rows
+    from summarizer.options import check_training_values
+    from summarizer.trainer import assemble_trainer, check_objects
+
+    check_objects(model, tokenizer)
+    if output_dir is None:
+        if "hydra" not in cfg:
+            raise SummarizerError("build_trainer() needs output_dir=<folder> for a config "
+                                  "without a 'hydra' node (summarizer.load_config gives one).")
+        output_dir = cfg.hydra.run.dir
+    check_training_values(cfg)
+    # As in `train`: only the caller's own overrides may let a model run its repository's code.
+    check_trust_remote_code(cfg, list(cfg.hydra.overrides.task) if "hydra" in cfg else [])
+    with execution_whitelist(EXECUTION_WHITELIST):
+        data = instantiate(cfg.data)
+        train_rows = (data.load("train") if train_dataset is None
+                      else given_rows(train_dataset, "train_dataset", data))
+        eval_rows = (data.load("dev") if eval_dataset is None
+                     else given_rows(eval_dataset, "eval_dataset", data))
+        return assemble_trainer(cfg, data, train_rows, eval_rows, Path(output_dir),
+                                instantiate(cfg.logger) if logger is None else logger,
+                                model=model, tokenizer=tokenizer)
 
 
 def _new_run_dir(run_dir: Path, job_cfg: DictConfig) -> Path:

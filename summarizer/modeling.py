@@ -1,9 +1,12 @@
-"""Building the seq2seq model: from a config (random init) or from pretrained weights."""
+"""Building what the `model` config names: the tokenizer (loaded, or trained from the data),
+and the seq2seq model from a config (random init) or from pretrained weights."""
 
 from __future__ import annotations
 
 import logging
 
+import pandas as pd
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import (
     AutoModelForSeq2SeqLM,
@@ -12,7 +15,35 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from summarizer.data.cache import cached_tokenizer, fingerprint, texts_fingerprint
+from summarizer.data.features import iter_texts
+from summarizer.data.module import SummarizationData
+
 log = logging.getLogger(__name__)
+
+
+def build_tokenizer(model_cfg: DictConfig, data: SummarizationData, train_frame: pd.DataFrame,
+                    cache_dir: str | None = None) -> PreTrainedTokenizerBase:
+    """The tokenizer `model.tokenizer` names, with the data's special tokens.
+
+    With `model.tokenizer_from_data` it is trained on the dialogues and summaries of
+    `train_frame`, or comes from `cache_dir` when an earlier run trained it from the same texts
+    with the same settings.
+    """
+    special_tokens = list(data.special_tokens)
+    if not model_cfg.tokenizer_from_data:
+        return instantiate(model_cfg.tokenizer, special_tokens=special_tokens)
+    columns = [data.text_column, data.summary_column]
+    key = fingerprint(texts_fingerprint(train_frame, columns), special_tokens,
+                      OmegaConf.to_container(model_cfg.tokenizer, resolve=True))
+
+    def train_new() -> PreTrainedTokenizerBase:
+        # The texts go to the call, not through `instantiate`, which would copy a list of them
+        # into config nodes (minutes and gigabytes for a million rows).
+        train = instantiate(model_cfg.tokenizer, special_tokens=special_tokens, _partial_=True)
+        return train(texts=iter_texts(train_frame, columns))
+
+    return cached_tokenizer(cache_dir, key, train_new)
 
 
 def _special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
@@ -59,7 +90,8 @@ def from_pretrained(
 
 
 def apply_generation(model: PreTrainedModel, generation: DictConfig) -> None:
-    """Store the run's generation settings in the model, so `final_model/` generates the same way."""
+    """Store the run's generation settings in the model, so that `final_model/` generates the
+    same way."""
     settings = OmegaConf.to_container(generation, resolve=True)
     if settings.get("no_repeat_ngram_size") == 0:
         settings["no_repeat_ngram_size"] = None

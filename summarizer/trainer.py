@@ -1,4 +1,6 @@
-"""The trainer the `training.trainer` config builds."""
+"""The project's trainer: the class `training.trainer` names, and `assemble_trainer`, which
+makes it ready from the `training` config (metrics, callbacks, collator, generation settings,
+evaluation sorted by length) around the data, tokenizer and model of a run or of a caller."""
 
 from __future__ import annotations
 
@@ -7,15 +9,31 @@ import logging
 from pathlib import Path
 
 import datasets
+import pandas as pd
 import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torch.utils.data import SequentialSampler
-from transformers import Seq2SeqTrainer
+from transformers import (
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Seq2SeqTrainer,
+    Seq2SeqTrainingArguments,
+    set_seed,
+)
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import has_length
 
-from summarizer.data.features import token_lengths
-from summarizer.errors import SummarizerError
+from summarizer.data.features import sort_by_length, token_lengths
+from summarizer.data.module import SummarizationData
+from summarizer.data.splits import build_split
+from summarizer.errors import SummarizerError, user_error
+from summarizer.metrics import RougeMetrics
+from summarizer.modeling import apply_generation, build_tokenizer
+from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.run_files import relocated_best_checkpoint
+from summarizer.sweeps.trial import current_callbacks as trial_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +160,93 @@ def early_stopped(trainer_state: dict) -> bool:
         return False
     patience = stopping.get("args", {}).get("early_stopping_patience", 1)
     return stopping.get("attributes", {}).get("early_stopping_patience_counter", 0) >= patience
+
+
+def built(node: DictConfig, what: str, keys: str, **kwargs):
+    """`instantiate(node)`; what transformers refuses there (values it checks itself, such as
+    combinations of strategies or precision) ends as the user's mistake, naming the keys."""
+    try:
+        return instantiate(node, **kwargs)
+    except (InstantiationException, ValueError, TypeError) as err:
+        if user_error(err) is not None:
+            raise
+        reason = " ".join(str(err.__cause__ or err).split())
+        raise SummarizerError(f"{what} could not be built: {reason} Change the {keys} keys on "
+                              "the command line or in the preset that sets them.") from None
+
+
+def training_arguments(cfg: DictConfig, output_dir: Path, logger) -> Seq2SeqTrainingArguments:
+    """The trainer's arguments; building them sets up the processes of a distributed run."""
+    return built(cfg.training.args, "The training arguments (training.args)",
+                 "training.* or training.args.*", output_dir=str(output_dir),
+                 report_to=list(logger.report_to), _convert_="all")
+
+
+def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.DataFrame,
+                     eval_rows: pd.DataFrame, output_dir: Path, logger,
+                     model: PreTrainedModel | None = None,
+                     tokenizer: PreTrainedTokenizerBase | None = None) -> Seq2SeqTrainer:
+    """The trainer of a run, ready to train on `train_rows` and score `eval_rows` (texts, in
+    the columns `data` names); `model` and `tokenizer` are built from `model` when None.
+
+    Both a training run and `summarizer.build_trainer` build their trainer here. Its
+    `compute_metrics` is the `RougeMetrics` that scores `eval_rows`, in their order.
+    """
+    set_seed(cfg.seed)
+    args = training_arguments(cfg, output_dir, logger)
+    # The other processes of a distributed run wait for the main one on their machine to train
+    # the tokenizer and tokenize, and reuse its cache entries.
+    cache_dir = cfg.paths.cache_dir
+    with args.main_process_first(desc="tokenizer and datasets"):
+        if tokenizer is None:
+            tokenizer = build_tokenizer(cfg.model, data, train_rows, cache_dir)
+        eval_dataset, order = build_split(eval_rows, "dev", data, tokenizer, cache_dir), None
+        train_dataset = build_split(train_rows, "train", data, tokenizer, cache_dir)
+    if cfg.training.sort_eval_by_length:
+        eval_dataset, order = sort_by_length(eval_dataset)
+    if model is None:
+        model = built(cfg.model.model, "The model (model.model)", "model.*", tokenizer=tokenizer)
+    check_vocabulary(model, tokenizer)
+    apply_generation(model, cfg.training.generation)
+    metrics = RougeMetrics(tokenizer, eval_rows[data.summary_column].tolist(), order,
+                           data.rouge_tokenizer)
+    callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
+    callbacks += trial_callbacks() + [EvaluationLogCallback()] + logger.callbacks(output_dir)
+    return instantiate(
+        cfg.training.trainer,
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=instantiate(cfg.training.collator, tokenizer=tokenizer, model=model),
+        processing_class=tokenizer,
+        compute_metrics=metrics,
+        callbacks=callbacks,
+        _convert_="all",
+    )
+
+
+def check_objects(model, tokenizer) -> None:
+    """A caller's model and tokenizer are of the kinds the trainer works with."""
+    if model is not None and not isinstance(model, PreTrainedModel):
+        raise SummarizerError(
+            f"model is a {type(model).__name__}; give a transformers seq2seq model (a "
+            "PreTrainedModel such as BartForConditionalGeneration), or None to build the one "
+            "`model` configures.")
+    if tokenizer is not None and not (isinstance(tokenizer, PreTrainedTokenizerBase)
+                                      and tokenizer.is_fast):
+        raise SummarizerError(
+            f"tokenizer is a {type(tokenizer).__name__}; give a fast transformers tokenizer "
+            "(AutoTokenizer.from_pretrained(..., use_fast=True)), or None to build the one "
+            "`model.tokenizer` configures.")
+
+
+def check_vocabulary(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    """Every id the tokenizer gives has an embedding: a caller's model and the run's tokenizer
+    (or the other way round) may not match, and a larger id fails deep inside the model."""
+    embeddings = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > embeddings:
+        raise SummarizerError(
+            f"The tokenizer has {len(tokenizer)} tokens but the model only {embeddings} "
+            "embeddings. Give the tokenizer the model was built for, or call "
+            "model.resize_token_embeddings(len(tokenizer)) first.")

@@ -94,6 +94,17 @@ def test_train_twice_in_one_process(two_runs):
         assert "finishing run" in debug and "exitcode: 0" in debug
 
 
+def test_a_run_from_python_records_its_own_overrides_as_its_command(two_runs):
+    for result, lr in zip(two_runs, (1e-3, 3e-3), strict=True):
+        command = ("python -m summarizer.train debug=fast logger=wandb logger.mode=offline "
+                   f"training.learning_rate={lr}")
+        summary = (result.run_dir / "summary.md").read_text(encoding="utf-8")
+        card = (result.run_dir / "final_model" / "README.md").read_text(encoding="utf-8")
+        # Nothing from the process's own command line (pytest's arguments).
+        assert re.findall(r"python -m summarizer\.train[^`\n]*", summary) == [command]
+        assert re.findall(r"python -m summarizer\.train[^`\n]*", card) == [command]
+
+
 def test_predict_keeps_the_shape_and_order(trained_run, data_dir):
     dev = pd.read_csv(data_dir / "sample" / "dev.csv", keep_default_na=False).head(12)
     frame = dev.iloc[::-1].set_index(pd.Index(range(100, 112)))

@@ -15,12 +15,12 @@ from omegaconf import OmegaConf
 from summarizer.atomic_files import directory_replaced_whole
 from summarizer.config import EXECUTION_WHITELIST
 from summarizer.errors import SummarizerError
-from summarizer.pipeline import built
 from summarizer.run_files import (
     FAILED_FILE,
     FINAL_MODEL,
     mark_failed,
 )
+from summarizer.trainer import built
 from tests.conftest import run_train
 
 SECRET = "sk-live-0a1b2c3d4e5f"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from pathlib import Path
@@ -20,9 +21,10 @@ from summarizer.data.module import SummarizationData
 from summarizer.reports import curves, run_reports
 from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback, evaluation_line
-from summarizer.reports.facts import RunFacts, run_facts, training_command
+from summarizer.reports.facts import RunFacts, run_facts
 from summarizer.reports.history import best_evaluation, evaluations, train_losses
 from summarizer.reports.model_card import ROUGE_TOKENIZATION, model_card_markdown
+from summarizer.reports.rerun import rerun_command, training_command
 from summarizer.reports.summary import format_duration, summary_markdown
 from summarizer.rouge import TOKENIZER_MODES
 from tests.conftest import CONF, image_is_a_real_plot
@@ -185,7 +187,7 @@ def test_model_card_names_a_hub_base_model_but_not_a_local_path(tmp_path):
 
 def test_training_command_masks_secrets():
     argv = ["/x/summarizer/train.py", "logger=wandb", "+logger.api_key=abc123", "a b=c"]
-    assert training_command(argv) == (
+    assert training_command(argv[1:]) == (
         "python -m summarizer.train logger=wandb '+logger.api_key=***' 'a b=c'")
 
 
@@ -209,9 +211,15 @@ def sample_data(tmp_path: Path) -> SummarizationData:
                              max_source_length=256, max_target_length=64)
 
 
+def record_overrides(run_dir: Path, overrides: list[str]) -> None:
+    """The `.hydra/overrides.yaml` Hydra (or `summarizer.train()`) writes into a run."""
+    (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+
+
 def test_run_facts_from_a_trainer(tmp_path):
-    gathered = run_facts(fake_trainer(tmp_path), FINAL, sample_data(tmp_path), tmp_path,
-                         ["train.py", "seed=3"])
+    record_overrides(tmp_path, ["seed=3"])
+    gathered = run_facts(fake_trainer(tmp_path), FINAL, sample_data(tmp_path), tmp_path)
     assert gathered.base_model is None  # built from a config
     assert gathered.metric == "eval_rouge_sum" and gathered.greater_is_better
     assert gathered.best is BEST
@@ -220,6 +228,30 @@ def test_run_facts_from_a_trainer(tmp_path):
     assert gathered.hyperparameters["scheduler"] == "linear"
     assert gathered.rouge_tokenizer == "whitespace"
     assert gathered.command == "python -m summarizer.train seed=3"
+
+
+def test_the_reports_repeat_the_runs_own_overrides_not_the_process_command(tmp_path,
+                                                                             monkeypatch):
+    # A sweep trial: its own overrides, with the sweep's settings, under a sweep's command line.
+    monkeypatch.setattr("sys.argv", ["train.py", "--multirun", "hparams_search=optuna"])
+    trial = tmp_path / "sweep" / "1"
+    record_overrides(trial, ["training.learning_rate=0.003", "training.batch_size=16",
+                             "debug=fast", "hparams_search=optuna", "launcher=joblib",
+                             "hydra/sweeper/sampler=grid", "+hub_token=hf-secret"])
+    expected = ("python -m summarizer.train training.learning_rate=0.003 training.batch_size=16 "
+                "debug=fast '+hub_token=***'")
+    assert rerun_command(trial) == expected
+    run_reports.write_run_reports(fake_trainer(trial), FINAL, sample_data(tmp_path), trial)
+    summary = (trial / "summary.md").read_text(encoding="utf-8")
+    card = (trial / "final_model" / "README.md").read_text(encoding="utf-8")
+    assert f"\n`{expected}`\n" in summary and f"```bash\n{expected}\n```" in card
+    for text in (summary, card):
+        assert "hparams_search" not in text and "--multirun" not in text
+    # No record: the reports say so rather than name another command.
+    assert rerun_command(tmp_path / "elsewhere") is None
+    unrecorded = dataclasses.replace(facts(tmp_path), command=None)
+    for text in (summary_markdown(unrecorded), model_card_markdown(unrecorded)):
+        assert "(not recorded: the run has no `.hydra/overrides.yaml`" in text
 
 
 def test_all_reports_are_written(tmp_path, caplog):

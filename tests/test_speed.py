@@ -305,7 +305,7 @@ def test_the_tokenizer_trained_from_data_is_the_one_of_all_texts_at_once(data_di
 
     from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data import features
-    from summarizer.pipeline import build_tokenizer
+    from summarizer.modeling import build_tokenizer
     from summarizer.tokenization import train_tokenizer
 
     monkeypatch.setattr(features, "CHUNK_ROWS", 64)
@@ -341,7 +341,8 @@ def test_a_tokenizer_trained_from_data_is_reused_with_identical_files(data_dir, 
     from hydra.utils import execution_whitelist, instantiate
 
     from summarizer.config import EXECUTION_WHITELIST
-    from summarizer.pipeline import build_split, build_tokenizer
+    from summarizer.data.splits import build_split
+    from summarizer.modeling import build_tokenizer
 
     cfg = compose_train(["data.max_train_samples=200", "data.max_dev_samples=20"])
     with execution_whitelist(EXECUTION_WHITELIST):

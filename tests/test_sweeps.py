@@ -151,6 +151,18 @@ def test_a_pruner_stops_a_trial_and_keeps_its_run(data_dir, tmp_path):
     assert row["state"] == "PRUNED" and row["failure_reason"] == "pruned after epoch 1"
     assert read_json(out / "0" / "metrics.json")["epoch"] == 1
     assert (out / "0" / "final_model" / "config.json").is_file()
+    # The trial's reports repeat the trial as a single run: its own overrides (its parameters
+    # among them), not the sweep's command line.
+    own = yaml.safe_load((out / "0" / ".hydra" / "overrides.yaml").read_text())
+    assert "hparams_search=optuna" in own and "training.epochs=3" in own
+    command = "python -m summarizer.train " + " ".join(
+        override for override in own if override != "hparams_search=optuna")
+    assert f"training.learning_rate={row['training.learning_rate']}" in command
+    summary = (out / "0" / "summary.md").read_text(encoding="utf-8")
+    card = (out / "0" / "final_model" / "README.md").read_text(encoding="utf-8")
+    assert f"\n`{command}`\n" in summary and f"```bash\n{command}\n```" in card
+    for text in (summary, card):
+        assert "hydra.sweeper" not in text and "--multirun" not in text
 
 
 def test_a_plain_multirun_grid_writes_one_directory_per_job(data_dir, tmp_path):

@@ -160,6 +160,6 @@ def restore_order(items: Sequence[T], order: Sequence[int]) -> list[T]:
     if len(items) != len(order):
         raise ValueError(f"{len(items)} items for {len(order)} rows")
     restored: list = [None] * len(order)
-    for item, row in zip(items, order):
+    for item, row in zip(items, order, strict=True):
         restored[row] = item
     return restored

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from summarizer.atomic_files import write_bytes_atomic
 from summarizer.reports.history import (
     ROUGE_KEYS,
     ROUGE_NAMES,
@@ -15,7 +16,6 @@ from summarizer.reports.history import (
     format_epoch,
     train_losses,
 )
-from summarizer.atomic_files import write_bytes_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,7 +61,7 @@ def learning_curves(log_history: Sequence[dict], metric: str | None, greater_is_
     for key in rouge_keys:
         points = [(e["epoch"], e[key]) for e in evals if key in e]
         # Dashed ROUGE-L stays visible where it equals ROUGE-1 (short summaries often do).
-        rouge_axes.plot(*zip(*points), marker="o", label=ROUGE_NAMES[key],
+        rouge_axes.plot(*zip(*points, strict=True), marker="o", label=ROUGE_NAMES[key],
                         linestyle="--" if key == "eval_rougeL" else "-")
     if best is not None:
         rouge_axes.axvline(best["epoch"], color="gray", linestyle="--")

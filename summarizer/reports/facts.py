@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from summarizer.data.module import SummarizationData
 from summarizer.output_checks import OutputCheck
 from summarizer.reports.evaluation_log import best_metric_key
 from summarizer.reports.history import best_evaluation
-from summarizer.secrets import redact_argument
+from summarizer.reports.rerun import rerun_command
 
 
 @dataclass
@@ -35,7 +34,7 @@ class RunFacts:
     max_source_length: int
     rouge_tokenizer: str  # the ROUGE mode of the dev metrics (`data.rouge_tokenizer`)
     hyperparameters: dict[str, Any]
-    command: str  # the training command, secrets masked
+    command: str | None  # the training command, secrets masked; None: no overrides recorded
     outputs: OutputCheck | None = None  # the final dev predictions: empty, repeated, distinct
 
     @property
@@ -54,14 +53,8 @@ class RunFacts:
         return shlex.join(["python", "-m", "summarizer.predict", f"run={self.run_dir}"])
 
 
-def training_command(argv: Sequence[str]) -> str:
-    """`python -m summarizer.train <overrides>`, with secret values masked."""
-    return shlex.join(["python", "-m", "summarizer.train",
-                       *(redact_argument(argument) for argument in argv[1:])])
-
-
 def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, run_dir: Path,
-              argv: Sequence[str], outputs: OutputCheck | None = None) -> RunFacts:
+              outputs: OutputCheck | None = None) -> RunFacts:
     args, model = trainer.args, trainer.model
     generation = model.generation_config
     precision = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
@@ -95,6 +88,6 @@ def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, r
             "best model by": args.metric_for_best_model,
             "generation": f"num_beams={generation.num_beams}, max_length={generation.max_length}",
         },
-        command=training_command(argv),
+        command=rerun_command(run_dir),
         outputs=outputs,
     )

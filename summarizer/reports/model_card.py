@@ -9,6 +9,7 @@ import yaml
 
 from summarizer.reports.facts import RunFacts
 from summarizer.reports.history import ROUGE_NAMES
+from summarizer.reports.rerun import shown_command
 from summarizer.reports.summary import best_epoch_text, metric_rows
 
 FILENAME = "README.md"
@@ -103,9 +104,7 @@ Data option `{facts.data_name}` (`{facts.data_dir}`):
 
 Produced by:
 
-```bash
-{facts.command}
-```
+{shown_command(facts.command)}
 
 ## Results
 

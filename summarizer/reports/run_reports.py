@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from transformers import Seq2SeqTrainer
 
+from summarizer.atomic_files import write_text_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.output_checks import OutputCheck
 from summarizer.reports import curves, model_card, summary
 from summarizer.reports.facts import RunFacts, run_facts
-from summarizer.atomic_files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ def write_run_reports(trainer: Seq2SeqTrainer, metrics: dict, data: Summarizatio
     a sweep must not lose a trial over a plot.
     """
     try:
-        facts = run_facts(trainer, metrics, data, run_dir, sys.argv, outputs)
+        facts = run_facts(trainer, metrics, data, run_dir, outputs)
     except Exception:
         log.warning("Could not gather the run's facts; no reports written", exc_info=True)
         return

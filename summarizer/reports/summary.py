@@ -5,6 +5,7 @@ from __future__ import annotations
 from summarizer.reports.curves import FILENAME as CURVES
 from summarizer.reports.facts import RunFacts
 from summarizer.reports.history import ROUGE_NAMES, format_epoch
+from summarizer.reports.rerun import shown_command
 
 FILENAME = "summary.md"
 
@@ -71,6 +72,9 @@ Summaries of the test split with this model (add `split=dev` to score the dev sp
 ```bash
 {facts.predict_command}
 ```
+
+This training run again, from its own overrides (`.hydra/overrides.yaml`):
+{shown_command(facts.command, fenced=False)}
 
 Run directory `{facts.run_dir}`: `{CURVES}`, `metrics.json`, `dev_predictions.csv`, `train.log`,
 `config_tree.txt`; model card in `final_model/README.md`.

@@ -11,7 +11,6 @@ import io
 import logging
 import math
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from summarizer.atomic_files import write_bytes_atomic, write_text_atomic
+from summarizer.reports.rerun import rerun_command
 from summarizer.sweeps.trial import OBJECTIVE
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def write_summary(sweep_dir: Path, study, param_names: list[str], storage: str |
                       sweep_dir / "optimization_results.yaml")
     try:
         plots = _write_plots(sweep_dir, frame, param_names)
-    except Exception:  # noqa: BLE001 - a plot must never end a sweep
+    except Exception:  # a plot must never end a sweep
         log.warning("Could not draw the sweep plots", exc_info=True)
         plots = [name for name in (HISTORY_PLOT, *(f for f, _ in PARAM_PLOTS.values()))
                  if (sweep_dir / name).is_file()]
@@ -144,18 +144,6 @@ def _write_plots(sweep_dir: Path, frame: pd.DataFrame, param_names: list[str]) -
     return written
 
 
-def best_command(run_dir: str) -> str | None:
-    """`python -m summarizer.train ...` that repeats a trial as a single run, here: without the
-    sweep's own settings (search preset, launcher, Hydra's keys and groups)."""
-    overrides = Path(run_dir) / ".hydra" / "overrides.yaml"
-    if not overrides.is_file():
-        return None
-    sweep_keys = ("hparams_search", "launcher", "hydra.", "hydra/")
-    kept = [o for o in yaml.safe_load(overrides.read_text(encoding="utf-8")) or []
-            if not o.split("=", 1)[0].lstrip("+~").startswith(sweep_keys)]
-    return shlex.join(["python", "-m", "summarizer.train", *kept])
-
-
 def _markdown(frame: pd.DataFrame, best: pd.Series | None, param_names: list[str],
               plots: list[str]) -> str:
     lines = ["# Sweep summary", ""]
@@ -170,7 +158,7 @@ def _markdown(frame: pd.DataFrame, best: pd.Series | None, param_names: list[str
                   f"{float(best['value']):.2f} with "
                   + ", ".join(f"`{n}={_plain(best[n])}`" for n in param_names)
                   + f" ({best['run_dir']}).", ""]
-        command = best_command(best["run_dir"])
+        command = rerun_command(best["run_dir"])
         if command:
             lines += ["Repeat it as a single run:", "", "```bash", command, "```", ""]
     lines += ["| trial | " + " | ".join(param_names) + " | state | eval_rouge_sum | epochs | "
