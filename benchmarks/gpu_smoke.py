@@ -220,13 +220,13 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
     from transformers import set_seed
 
     from summarizer import hardware
-    from summarizer.config import EXECUTION_WHITELIST
-    from summarizer.options import check_training_values
     from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
     from summarizer.metrics import RougeMetrics
     from summarizer.modeling import apply_generation
+    from summarizer.options import check_training_values
     from summarizer.pipeline import build_split, build_trainer, training_arguments
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     if not args.data_dir:
         from summarizer.data import sample

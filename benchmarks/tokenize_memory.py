@@ -93,8 +93,8 @@ def measure(args: argparse.Namespace) -> dict:
     from hydra.utils import execution_whitelist, instantiate
 
     from summarizer import load_config
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.pipeline import build_split, build_tokenizer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     overrides = ["logger=none", "data=dialogsum_ko", f"data.dir={args.data_dir}",
                  f"paths.cache_dir={args.cache_dir}"]

@@ -126,11 +126,11 @@ def rouge_sum(predictions, references) -> float:
 def run_project(args: argparse.Namespace) -> dict:
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
     from summarizer.metrics import RougeMetrics
     from summarizer.pipeline import build_split, build_trainer, training_arguments
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     cache_dir = str(Path(args.work_dir) / "cache")
     with execution_whitelist(EXECUTION_WHITELIST):
@@ -223,10 +223,10 @@ def run_first_step(args: argparse.Namespace) -> dict:
     from hydra.utils import execution_whitelist, instantiate
     from transformers import TrainerCallback
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data.features import sort_by_length
     from summarizer.metrics import RougeMetrics
     from summarizer.pipeline import build_split, build_trainer, training_arguments
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     class StopAtFirstStep(TrainerCallback):
         def on_step_begin(self, *_, **__):

@@ -19,12 +19,14 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import execution_whitelist
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from summarizer.config import API_OVERRIDES, EXECUTION_WHITELIST, register_resolvers
 from summarizer.command import CONF_DIR, HYDRA_FILES
 from summarizer.errors import SummarizerError
 from summarizer.output_checks import warn_if_degenerate
+from summarizer.overrides import API_OVERRIDES
+from summarizer.resolvers import register_resolvers
 from summarizer.results import TrainResult
 from summarizer.secrets import redact_files, secret_values
+from summarizer.whitelist import EXECUTION_WHITELIST
 
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] %(message)s"
 

@@ -25,9 +25,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from summarizer.config import EXECUTION_WHITELIST, check_targets, register_resolvers
 from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.resolvers import register_resolvers
 from summarizer.secrets import redact_files, secret_values
+from summarizer.whitelist import EXECUTION_WHITELIST, check_targets
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")

@@ -21,10 +21,11 @@ from typing import Any, Literal, Union
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
+from summarizer.hardware import PRECISIONS
 from summarizer.rouge import TOKENIZER_MODES
 from summarizer.secrets import is_secret_name
+from summarizer.whitelist import check_targets
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 # What the evaluation reports (`eval_` + these); the only sensible `metric_for_best_model`s.
 EVAL_METRICS = ("loss", "rouge1", "rouge2", "rougeL", "rouge_sum", "gen_len")
 SPLITS = ("train", "dev", "test")
@@ -294,8 +295,6 @@ def check_arguments(cfg: DictConfig) -> None:
     a module a config names runs its code.
     """
     from hydra.utils import get_object
-
-    from summarizer.config import check_targets
 
     check_targets(cfg)
     for path, node in target_nodes(cfg):

@@ -14,11 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments, set_seed
 
 from summarizer.atomic_files import directory_replaced_whole, write_json_atomic
-from summarizer.config import (
-    check_trust_remote_code,
-    command_line_overrides,
-    to_container,
-)
+from summarizer.config_keys import to_container
 from summarizer.console_log import tee_output
 from summarizer.data.cache import (
     cached_dataset,
@@ -36,6 +32,8 @@ from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
 from summarizer.options import check_training_values
 from summarizer.output_checks import report_outputs
+from summarizer.overrides import command_line_overrides
+from summarizer.remote_code import check_trust_remote_code
 from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.reports.run_reports import write_run_reports

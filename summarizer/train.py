@@ -12,9 +12,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from summarizer.command import hydra_command
-from summarizer.config import register_resolvers
 from summarizer.distributed import check_launch
 from summarizer.errors import user_errors_exit
+from summarizer.resolvers import register_resolvers
 from summarizer.sweeps.devices import use_sweep_slot
 
 register_resolvers()

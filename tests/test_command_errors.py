@@ -13,7 +13,6 @@ from hydra.utils import execution_whitelist
 from omegaconf import OmegaConf
 
 from summarizer.atomic_files import directory_replaced_whole
-from summarizer.config import EXECUTION_WHITELIST
 from summarizer.errors import SummarizerError
 from summarizer.pipeline import built
 from summarizer.run_files import (
@@ -21,6 +20,7 @@ from summarizer.run_files import (
     FINAL_MODEL,
     mark_failed,
 )
+from summarizer.whitelist import EXECUTION_WHITELIST
 from tests.conftest import run_train
 
 SECRET = "sk-live-0a1b2c3d4e5f"

@@ -90,7 +90,7 @@ def test_injected_targets_are_refused_before_anything_runs(module, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ})
     output = proc.stdout + proc.stderr
     assert proc.returncode == 2, output
-    assert "which the execution whitelist (EXECUTION_WHITELIST in summarizer/config.py) does " \
+    assert "which the execution whitelist (EXECUTION_WHITELIST in summarizer/whitelist.py) does " \
            "not allow" in output
     for key in keys:
         assert key in output, key

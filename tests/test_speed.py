@@ -62,7 +62,8 @@ def test_training_modules_leave_plotting_and_rouge_imports_for_later():
 def build_args(overrides: list[str], tmp_path):
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+    from summarizer.resolvers import register_resolvers
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     register_resolvers()
     cfg = compose_train(overrides)
@@ -303,10 +304,10 @@ def test_the_tokenizer_trained_from_data_is_the_one_of_all_texts_at_once(data_di
     tokenizer is the one a list of every dialogue and summary gives."""
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data import features
     from summarizer.pipeline import build_tokenizer
     from summarizer.tokenization import train_tokenizer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     monkeypatch.setattr(features, "CHUNK_ROWS", 64)
     cfg = compose_train(["data.max_train_samples=300"])
@@ -340,8 +341,8 @@ def test_tokenizer_fingerprint_survives_saving_and_tells_tokenizers_apart(tiny_p
 def test_a_tokenizer_trained_from_data_is_reused_with_identical_files(data_dir, tmp_path):
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.pipeline import build_split, build_tokenizer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     cfg = compose_train(["data.max_train_samples=200", "data.max_dev_samples=20"])
     with execution_whitelist(EXECUTION_WHITELIST):

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
-from summarizer.config import to_container
 from summarizer.atomic_files import write_text_atomic
+from summarizer.config_keys import to_container
 from summarizer.secrets import redact
 
 FILENAME = "config_tree.txt"
