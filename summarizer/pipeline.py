@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments, set_seed
 
 from summarizer.atomic_files import directory_replaced_whole, write_json_atomic
+from summarizer.checkpoints import resolve_checkpoint
 from summarizer.config_keys import to_container
 from summarizer.console_log import tee_output
 from summarizer.data.cache import (
@@ -43,7 +44,6 @@ from summarizer.run_files import (
     FINAL_MODEL,
     mark_failed,
     path_in_run,
-    resolve_checkpoint,
 )
 from summarizer.secrets import redact
 from summarizer.sweeps.trial import current_callbacks as trial_callbacks

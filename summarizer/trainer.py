@@ -13,9 +13,9 @@ from transformers import Seq2SeqTrainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import has_length
 
+from summarizer.checkpoints import relocated_best_checkpoint
 from summarizer.data.features import token_lengths
 from summarizer.errors import SummarizerError
-from summarizer.run_files import relocated_best_checkpoint
 
 log = logging.getLogger(__name__)
 

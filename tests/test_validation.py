@@ -17,6 +17,7 @@ from hydra.utils import execution_whitelist
 from omegaconf import open_dict
 from safetensors.torch import save_file
 
+from summarizer.checkpoints import resolve_checkpoint
 from summarizer.data.features import build_dataset
 from summarizer.data.module import SummarizationData
 from summarizer.errors import SummarizerError
@@ -24,7 +25,6 @@ from summarizer.inference import model_dir
 from summarizer.options import check_best_metric, check_training_values
 from summarizer.predict import run as run_predict
 from summarizer.resolvers import register_resolvers
-from summarizer.run_files import resolve_checkpoint
 from summarizer.tokenization import train_tokenizer
 from summarizer.whitelist import EXECUTION_WHITELIST
 from tests.conftest import CONF, ROOT, compose_train

@@ -43,7 +43,7 @@ from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from summarizer.run_files import CHECKPOINT_PREFIX
+from summarizer.checkpoints import CHECKPOINT_PREFIX
 from summarizer.secrets import redact_files, secret_values
 from summarizer.sweeps import trial as trial_slots
 
