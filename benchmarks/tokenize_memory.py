@@ -1,4 +1,5 @@
-"""Peak memory and time of loading and tokenizing a large training CSV through the project's data path.
+"""Peak memory and time of loading and tokenizing a large training CSV through the project's
+data path.
 
     python benchmarks/tokenize_memory.py [--rows 10000,100000,1000000] [--source CSV]
         [--kobart-tokenizer DIR | tokenizer.json] [--work-dir DIR] [--max-rss-gib 14]
@@ -43,9 +44,10 @@ KOBART_SPECIALS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"
 
 def write_rows(source: Path, rows: int, path: Path) -> None:
     """`rows` rows: the source's rows over and over, `fname` suffixed with the pass number."""
-    with source.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns, records = reader.fieldnames, list(reader)
+    from summarizer.data.io import read_csv
+
+    frame = read_csv(source)
+    columns, records = list(frame.columns), frame.to_dict("records")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")

@@ -1,4 +1,5 @@
-"""Training, evaluation and prediction speed: the project's runner against a plain Seq2SeqTrainer script.
+"""Training, evaluation and prediction speed: the project's runner against a plain
+Seq2SeqTrainer script.
 
     python benchmarks/train_speed.py [--data-dir DIR] [--steps 60] [--train-rows N] [--dev-rows N]
         [--train-repeat K] [--num-beams K] [--first-step-only] [--report FILE]
@@ -29,7 +30,6 @@ trainer's first `on_step_begin`, imports included. `--first-step-only` runs that
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -407,10 +407,11 @@ def main() -> None:
 
             sample.ensure(Path(work_dir) / "sample")
         if args.train_repeat > 1:
+            from summarizer.data.io import read_csv
+
             args.data_dir = shutil.copytree(args.data_dir, Path(work_dir) / "data")
             train_csv = args.data_dir / "train.csv"
-            with train_csv.open(encoding="utf-8", newline="") as handle:
-                rows = sum(1 for _ in csv.DictReader(handle))
+            rows = len(read_csv(train_csv))
             write_rows(train_csv, args.train_repeat * rows, train_csv)
         if not args.first_step_only:
             results["project"] = child(args, "project")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from summarizer.data.io import read_csv
 from summarizer.errors import SummarizerError
 from summarizer.rouge import METRICS, TOKENIZER_MODES, rouge_multi
 
@@ -24,11 +25,9 @@ _SUMMARY_N = re.compile(r"summary(\d+)")
 
 
 def _read_csv(path: str | os.PathLike[str], role: str) -> pd.DataFrame:
-    """Every cell as a string; an empty cell is "" (not NaN); quoted newlines/commas are fine."""
+    """`path` read with the project's CSV reader; a file that does not read names its `role`."""
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
-        )
+        frame = read_csv(path)
     except FileNotFoundError:
         raise SummarizerError(f"{role} file '{path}' does not exist.") from None
     except IsADirectoryError:
@@ -98,7 +97,8 @@ def _prediction_column(frame: pd.DataFrame, name: str, requested: str | None) ->
     )
 
 
-def _reference_columns(frame: pd.DataFrame, name: str, requested: Sequence[str] | None) -> list[str]:
+def _reference_columns(frame: pd.DataFrame, name: str,
+                       requested: Sequence[str] | None) -> list[str]:
     if requested:
         columns = list(requested)
         absent = [c for c in columns if c not in frame.columns]
@@ -173,9 +173,9 @@ def score_frames(
     _check_unique(ref, ref_name)
     _check_same_ids(pred, pred_name, ref, ref_name)
 
-    by_fname = dict(zip(pred[ID_COLUMN], pred[pred_col]))
+    by_fname = dict(zip(pred[ID_COLUMN], pred[pred_col], strict=True))
     predictions = [by_fname[f] for f in ref[ID_COLUMN]]
-    references_lists = [list(row) for row in zip(*(ref[c] for c in ref_cols))]
+    references_lists = [list(row) for row in zip(*(ref[c] for c in ref_cols), strict=True)]
     return score_texts(predictions, references_lists, ref_cols, tokenizer)
 
 
@@ -190,7 +190,7 @@ def score_texts(predictions: Sequence[str], references_lists: Sequence[Sequence[
         "references": list(reference_names),
         "max": result["max"],
         "mean": result["mean"],
-        "per_reference": dict(zip(reference_names, result["per_reference"])),
+        "per_reference": dict(zip(reference_names, result["per_reference"], strict=True)),
     }
 
 
