@@ -222,6 +222,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
     from summarizer import hardware
     from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
+    from summarizer.metric_names import OBJECTIVE
     from summarizer.metrics import RougeMetrics
     from summarizer.modeling import apply_generation
     from summarizer.options import check_training_values
@@ -327,7 +328,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
         "eval_s": eval_s,
         "eval_rows_per_s": len(dev_frame) / eval_s,
         "eval_loss": evaluation.get("eval_loss"),
-        "eval_rouge_sum": evaluation.get("eval_rouge_sum"),
+        "eval_rouge_sum": evaluation.get(OBJECTIVE),
         "predict_s": predict_s,
         "predict_rows_per_s": len(dev_frame) / predict_s,
         "peak_memory_mib": memory,

@@ -118,9 +118,10 @@ def timed(fn):
 
 
 def rouge_sum(predictions, references) -> float:
+    from summarizer.metric_names import ROUGE_SUM
     from summarizer.rouge import rouge
 
-    return rouge(predictions, references)["rouge_sum"]
+    return rouge(predictions, references)[ROUGE_SUM]
 
 
 def run_project(args: argparse.Namespace) -> dict:
@@ -128,6 +129,7 @@ def run_project(args: argparse.Namespace) -> dict:
 
     from summarizer.data.features import sort_by_length
     from summarizer.inference import summarize
+    from summarizer.metric_names import OBJECTIVE
     from summarizer.metrics import RougeMetrics
     from summarizer.pipeline import build_split, build_trainer, training_arguments
     from summarizer.whitelist import EXECUTION_WHITELIST
@@ -150,7 +152,7 @@ def run_project(args: argparse.Namespace) -> dict:
     collator.training = False
     trainer.save_model(str(Path(args.work_dir) / "trained"))
     evaluation, stats["eval_s"] = timed(trainer.evaluate)
-    stats["eval_rouge_sum"] = evaluation["eval_rouge_sum"]
+    stats["eval_rouge_sum"] = evaluation[OBJECTIVE]
     dialogues = dev_frame[data.text_column].tolist()
     predictions, stats["predict_s"] = timed(lambda: summarize(
         trainer.model, tokenizer, dialogues, data.max_source_length,
@@ -184,6 +186,7 @@ def run_plain(args: argparse.Namespace) -> dict:
     from transformers import AutoModelForSeq2SeqLM
 
     from summarizer.data.features import build_dataset
+    from summarizer.metric_names import OBJECTIVE
     from summarizer.metrics import RougeMetrics
     from summarizer.tokenization import decode
 
@@ -201,13 +204,13 @@ def run_plain(args: argparse.Namespace) -> dict:
     collator = trainer.data_collator = CountingCollator(trainer.data_collator)
     stats = train_stats(trainer.train(), collator)
     collator.training = False
-    stats["own_model_eval_rouge_sum"] = trainer.evaluate()["eval_rouge_sum"]
+    stats["own_model_eval_rouge_sum"] = trainer.evaluate()[OBJECTIVE]
     # Evaluation and prediction timed on the project side's trained model.
     trained = AutoModelForSeq2SeqLM.from_pretrained(Path(args.work_dir) / "trained")
     trainer = plain_trainer(cfg, trained, tokenizer, train_dataset, eval_dataset, metrics,
                             Path(args.work_dir) / "plain")
     evaluation, stats["eval_s"] = timed(trainer.evaluate)
-    stats["eval_rouge_sum"] = evaluation["eval_rouge_sum"]
+    stats["eval_rouge_sum"] = evaluation[OBJECTIVE]
     output, stats["predict_s"] = timed(lambda: trainer.predict(eval_dataset))
     predictions = decode(tokenizer, output.predictions)
     stats["predict_rouge_sum"] = rouge_sum(predictions, references)

@@ -29,6 +29,7 @@ from summarizer.data.io import write_csv_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.distributed import is_main_process
 from summarizer.errors import SummarizerError, user_error
+from summarizer.metric_names import EVAL_ROUGE_METRICS
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation
 from summarizer.options import check_training_values
@@ -209,8 +210,7 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, metrics: RougeMetrics,
     }), run_dir / "dev_predictions.csv")
     write_json_atomic(final, run_dir / "metrics.json")
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
-             final["eval_rouge1"], final["eval_rouge2"], final["eval_rougeL"],
-             final["eval_rouge_sum"], run_dir / FINAL_MODEL)
+             *(final[name] for name in EVAL_ROUGE_METRICS), run_dir / FINAL_MODEL)
     outputs = report_outputs(metrics.last_predictions, "the dev predictions")
     write_run_reports(trainer, final, data, run_dir, outputs)
     return final

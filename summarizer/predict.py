@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from summarizer.command import hydra_command
 from summarizer.errors import SummarizerError
+from summarizer.metric_names import ROUGE_METRICS
 from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
 from summarizer.output_checks import log_only
 from summarizer.run_config import data_settings
@@ -29,9 +30,9 @@ def checked_data(cfg: DictConfig) -> DictConfig:
 def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     """The command: summarize `cfg.text`, or a split into a submission scored when it can be."""
     from summarizer.api import predict, write_submission
+    from summarizer.atomic_files import write_json_atomic
     from summarizer.inference import model_dir
     from summarizer.rouge import rouge
-    from summarizer.atomic_files import write_json_atomic
 
     # Everything the user can get wrong is checked before the model is loaded.
     if cfg.text is not None and not str(cfg.text).strip():
@@ -58,8 +59,8 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
         scores = rouge(summaries, frame[data.summary_column].tolist(),
                        tokenizer=data.rouge_tokenizer)
         write_json_atomic(scores, output.with_name(output.stem + "_rouge.json"))
-        log.info("ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f against %s", scores["rouge1"],
-                 scores["rouge2"], scores["rougeL"], scores["rouge_sum"], data.path(cfg.split))
+        log.info("ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f against %s",
+                 *(scores[name] for name in ROUGE_METRICS), data.path(cfg.split))
     return output
 
 

@@ -17,7 +17,8 @@ import pandas as pd
 
 from summarizer.data.io import read_csv
 from summarizer.errors import SummarizerError
-from summarizer.rouge import METRICS, TOKENIZER_MODES, rouge_multi
+from summarizer.metric_names import ROUGE_METRICS
+from summarizer.rouge import TOKENIZER_MODES, rouge_multi
 
 ID_COLUMN = "fname"
 MAX_LISTED = 5
@@ -209,8 +210,8 @@ def format_table(scores: dict[str, Any]) -> str:
     lines = [
         f"ROUGE F1 (0-100), tokenizer={scores['tokenizer']}, n={scores['n']}, "
         f"references={', '.join(scores['references'])}",
-        " " * width + "".join(f"{m:>11}" for m in METRICS),
+        " " * width + "".join(f"{name:>11}" for name in ROUGE_METRICS),
     ]
     for label, s in rows:
-        lines.append(f"{label:<{width}}" + "".join(f"{s[m]:>11.2f}" for m in METRICS))
+        lines.append(f"{label:<{width}}" + "".join(f"{s[name]:>11.2f}" for name in ROUGE_METRICS))
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from summarizer.data.io import read_csv
+from summarizer.metric_names import ROUGE_METRICS
 from summarizer.rouge import DEFAULT_TOKENIZER, TOKENIZER_MODES, rouge
 
 BASELINES = ("first_turn", "nearest_train", "most_frequent")
@@ -72,8 +73,9 @@ def baseline_scores(data_dir: str | Path,
 
 def markdown_table(scores: dict[str, dict[str, float]]) -> str:
     lines = ["| baseline | ROUGE-1 | ROUGE-2 | ROUGE-L | rouge_sum |", "|---|---:|---:|---:|---:|"]
-    for name, s in scores.items():
-        lines.append(f"| {name} | {s['rouge1']:.2f} | {s['rouge2']:.2f} | {s['rougeL']:.2f} | {s['rouge_sum']:.2f} |")
+    for name, baseline in scores.items():
+        cells = " | ".join(f"{baseline[metric]:.2f}" for metric in ROUGE_METRICS)
+        lines.append(f"| {name} | {cells} |")
     return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@ import logging
 
 from transformers import TrainerCallback
 
-from summarizer.sweeps.trial import OBJECTIVE, TrialSlot
+from summarizer.metric_names import OBJECTIVE
+from summarizer.sweeps.trial import TrialSlot
 
 log = logging.getLogger(__name__)
 

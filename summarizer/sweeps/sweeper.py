@@ -44,6 +44,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from summarizer.checkpoints import CHECKPOINT_PREFIX
+from summarizer.metric_names import EVAL_ROUGE_METRICS
 from summarizer.secrets import redact_files, secret_values
 from summarizer.sweeps import trial as trial_slots
 
@@ -209,14 +210,12 @@ class _Sweep(OptunaSweeperImpl):
     def _record(self, study: optuna.Study, trial: optuna.Trial, ret, slot, job: int,
                 seconds: float) -> TrialState:
         """Tell the study how the trial ended and keep what the summary shows as user attrs."""
-        from summarizer.sweeps.summary import METRICS
-
         run_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir) if ret.hydra_cfg else None
         trial.set_user_attr("job", job)
         trial.set_user_attr("run_dir", str(run_dir) if run_dir else "")
         trial.set_user_attr("runtime_s", round(seconds, 1))
         metrics = _read_metrics(run_dir)
-        for name in METRICS:
+        for name in EVAL_ROUGE_METRICS:
             if name in metrics:
                 trial.set_user_attr(name, metrics[name])
         if "epoch" in metrics:

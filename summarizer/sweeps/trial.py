@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from transformers import TrainerCallback
 
-OBJECTIVE = "eval_rouge_sum"
-
-
 @dataclass
 class TrialSlot:
     trial: object  # optuna.Trial
