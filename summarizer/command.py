@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.multirun import multirun_job
 from summarizer.resolvers import register_resolvers
 from summarizer.secrets import redact_files, secret_values
 from summarizer.whitelist import EXECUTION_WHITELIST, check_targets
@@ -47,7 +48,7 @@ def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], C
         @functools.wraps(task)
         def job(cfg: DictConfig) -> Any:
             hydra_cfg = HydraConfig.get()
-            sweeping = hydra_cfg.mode == RunMode.MULTIRUN
+            sweeping = multirun_job() is not None
             try:
                 with user_errors_exit(raise_instead=sweeping):
                     check_targets(cfg)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from summarizer import distributed, hardware
 from summarizer.errors import SummarizerError
+from summarizer.multirun import multirun_job
 from summarizer.remote_code import env_trusts_remote_code
 
 
@@ -26,24 +25,16 @@ def train_sampling(group_by_length: Any) -> str:
     return "group_by_length" if group_by_length else "random"
 
 
-def _sweep_job() -> tuple[str, int] | None:
-    """(sweep dir, job number) inside a `--multirun` job, else None."""
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
-        return None
-    hydra_cfg = HydraConfig.get()
-    return str(hydra_cfg.sweep.dir), int(hydra_cfg.job.num)
-
-
 def trial_name(name: str) -> str:
     """`name`, or `<name>-trial-<job number>` in a sweep job (the WandB run name)."""
-    job = _sweep_job()
-    return name if job is None else f"{name}-trial-{job[1]}"
+    job = multirun_job()
+    return name if job is None else f"{name}-trial-{job.number}"
 
 
 def sweep_group() -> str | None:
     """The sweep directory in a sweep job (the WandB group of its trials), else None."""
-    job = _sweep_job()
-    return None if job is None else job[0]
+    job = multirun_job()
+    return None if job is None else job.sweep_dir
 
 
 def register_resolvers() -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from summarizer.multirun import multirun_job
+
 if TYPE_CHECKING:
     from transformers import TrainerCallback
 
@@ -35,14 +37,10 @@ def release(job_num: int) -> TrialSlot | None:
 
 def current_callbacks() -> list[TrainerCallback]:
     """The callbacks of this job's trial, or none outside a sweep."""
-    from hydra.core.hydra_config import HydraConfig
-
     # Imported here: Hydra loads this module with the sweeper plugin on every command, and
     # `--help` or `--cfg job` must not pay for importing transformers.
     from summarizer.sweeps.callback import TrialReportCallback
 
-    if not _ACTIVE or not HydraConfig.initialized():
-        return []
-    num = HydraConfig.get().job.get("num")
-    slot = _ACTIVE.get(num) if num is not None else None
+    job = multirun_job()
+    slot = _ACTIVE.get(job.number) if job is not None else None
     return [TrialReportCallback(slot)] if slot is not None else []
