@@ -19,7 +19,9 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import execution_whitelist
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from summarizer import scoring
 from summarizer.command import CONF_DIR, HYDRA_FILES
+from summarizer.data.io import write_csv_atomic
 from summarizer.errors import SummarizerError
 from summarizer.output_checks import warn_if_degenerate
 from summarizer.overrides import API_OVERRIDES
@@ -57,6 +59,7 @@ def train(cfg: DictConfig) -> TrainResult:
     every `_target_` under the same execution whitelist, and raises `SummarizerError` for a
     user's mistake (the command prints it and exits with status 2).
     """
+    # Imported here: the pipeline loads transformers, which `import summarizer` must not.
     from summarizer.pipeline import run
 
     if "hydra" not in cfg:
@@ -122,7 +125,7 @@ def _log_to(path: Path) -> Iterator[None]:
 
 def _release_memory() -> None:
     gc.collect()
-    import torch
+    import torch  # heavy: only once a run has used it
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -144,6 +147,7 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
     the dialogues in the log line that counts truncated ones; `generation`
     (`num_beams=4`, `max_length=100`, ...) overrides the generation config saved with the model.
     """
+    # Imported here: inference loads transformers, which `import summarizer` must not.
     from summarizer.inference import load_model, model_dir, summarize
 
     path = model.run_dir if isinstance(model, TrainResult) else Path(model)
@@ -184,7 +188,7 @@ def _trained_source_length(path: Path, directory: Path, tokenizer) -> int:
     limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(limit, int) and 0 < limit < 100_000:
         return limit
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # heavy, and needed only without a saved length
 
     return int(AutoConfig.from_pretrained(directory).max_position_embeddings)
 
@@ -196,8 +200,6 @@ def write_submission(summaries: pd.DataFrame | Sequence[str], path: str | os.Pat
 
     Give a DataFrame with both columns (as `predict` returns it), or summaries plus `fnames`.
     """
-    from summarizer.data.io import write_csv_atomic
-
     if isinstance(summaries, pd.DataFrame):
         missing = [c for c in (id_column, summary_column) if c not in summaries.columns]
         if missing:
@@ -234,8 +236,6 @@ def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
     `tokenizer` is a mode of docs/rouge.md: `whitespace` for Korean, `english` or
     `english_stem` (rouge-score's default tokenizer) for English.
     """
-    from summarizer import scoring
-
     if isinstance(predictions, (str, os.PathLike)) and isinstance(references, (str, os.PathLike)):
         return scoring.score_files(predictions, references, reference_columns, tokenizer,
                                    prediction_column)

@@ -3,6 +3,9 @@ values of `training.precision`, `training.tf32` and `training.pad_to_multiple_of
 
 `conf/training/default.yaml` hands those three keys straight to the functions below, under the
 resolver names `summarizer.precision`, `summarizer.tf32` and `summarizer.pad_multiple`.
+
+torch is imported inside the functions that ask it: it is heavy, and `import summarizer`,
+`--help` and `--cfg job` never need it.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ class WandbLogger(NoLogger):
     @contextmanager
     def run(self, run_dir: Path, config: dict) -> Iterator[None]:
         mode = resolve_wandb_mode(self.mode)
-        import wandb
+        import wandb  # optional: installed for logger=wandb only
 
         # transformers' WandbCallback reuses an active run instead of starting its own.
         # WandB records the command line with the run: show it the masked one.
@@ -164,7 +164,7 @@ class WandbLogger(NoLogger):
         run.finish()
 
     def summarize(self, metrics: dict, best_checkpoint: str | None) -> None:
-        import wandb
+        import wandb  # optional: installed for logger=wandb only
 
         if wandb.run is not None:
             wandb.run.summary.update({**metrics, "best_checkpoint": best_checkpoint})

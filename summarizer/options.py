@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Union
 
+from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
@@ -293,8 +294,6 @@ def check_arguments(cfg: DictConfig) -> None:
     Targets are imported to read their signatures, so the whitelist is checked first: importing
     a module a config names runs its code.
     """
-    from hydra.utils import get_object
-
     check_targets(cfg)
     for path, node in target_nodes(cfg):
         try:

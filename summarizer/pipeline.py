@@ -47,7 +47,7 @@ from summarizer.run_files import (
     path_in_run,
 )
 from summarizer.secrets import redact
-from summarizer.sweeps.trial import current_callbacks as trial_callbacks
+from summarizer.sweeps.callback import trial_callbacks
 
 log = logging.getLogger(__name__)
 

@@ -112,7 +112,7 @@ class EnglishTokenizer:
     """
 
     def __init__(self, stem: bool) -> None:
-        from rouge_score.tokenizers import DefaultTokenizer
+        from rouge_score.tokenizers import DefaultTokenizer  # pulls in nltk: English modes only
 
         self._default = DefaultTokenizer(use_stemmer=stem)
         self._mode = "english_stem" if stem else "english"

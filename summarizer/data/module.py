@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from summarizer.data import sample
 from summarizer.data.io import read_table, require_columns
 from summarizer.errors import SummarizerError
 from summarizer.rouge import DEFAULT_TOKENIZER, TOKENIZER_MODES
@@ -143,7 +144,5 @@ class SampleData(SummarizationData):
     """The bundled Korean sample: generated into `dir` on first use, byte-identical every time."""
 
     def load(self, split: str, for_prediction: bool = False) -> pd.DataFrame:
-        from summarizer.data import sample
-
         sample.ensure(self.dir)
         return super().load(split, for_prediction)

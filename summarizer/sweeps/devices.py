@@ -53,7 +53,7 @@ def visible_gpus() -> list[str]:
     """
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is None:
-        import torch
+        import torch  # heavy: only to count GPUs nobody listed
 
         return [str(i) for i in range(torch.cuda.device_count())]
     gpus = []
@@ -110,7 +110,7 @@ def _claim_devices() -> tuple[Slot, IO, str] | None:
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.launcher.get("_target_") != JOBLIB_LAUNCHER:
         return None
-    from joblib import effective_n_jobs
+    from joblib import effective_n_jobs  # installed with the joblib launcher only
 
     trials_at_once = effective_n_jobs(hydra_cfg.launcher.n_jobs)
     index, handle = claim_slot(Path(job.sweep_dir) / ".slots" / socket.gethostname())
@@ -118,7 +118,7 @@ def _claim_devices() -> tuple[Slot, IO, str] | None:
     slot = slot_devices(index, trials_at_once, gpus, cpu_count())
     if slot.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = slot.gpu
-    import torch
+    import torch  # heavy: joblib workers only
 
     torch.set_num_threads(slot.threads)
     shared = " (shared: more trials at once than GPUs)" if 0 < len(gpus) < trials_at_once else ""

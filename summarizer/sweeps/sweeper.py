@@ -41,6 +41,8 @@ from hydra_plugins.hydra_optuna_sweeper._impl import (
 from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from omegaconf import DictConfig, OmegaConf
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from summarizer.checkpoints import CHECKPOINT_PREFIX
@@ -275,9 +277,6 @@ def _storage(url: str | None):
         return None
     if not str(url).startswith(JOURNAL_PREFIX):
         return _database_storage(str(url))
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
     path = Path(str(url)[len(JOURNAL_PREFIX):])
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
@@ -287,6 +286,7 @@ def _database_storage(url: str, attempts: int = 5):
     """Optuna's storage in a database. Sweep workers started together on an empty server
     database race to create its tables, and PostgreSQL answers the losers with a duplicate key
     (`pg_type_typname_nsp_index`) or an existing table; by the next attempt the tables are there."""
+    # A database storage alone needs SQLAlchemy: loaded for it only.
     from optuna.storages import RDBStorage
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
