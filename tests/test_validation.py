@@ -18,12 +18,12 @@ from omegaconf import open_dict
 from safetensors.torch import save_file
 
 from summarizer.checkpoints import resolve_checkpoint
+from summarizer.commands.predict import run as run_predict
 from summarizer.data.features import build_dataset
 from summarizer.data.module import SummarizationData
 from summarizer.errors import SummarizerError
 from summarizer.inference import model_dir
 from summarizer.options import check_best_metric, check_training_values
-from summarizer.predict import run as run_predict
 from summarizer.resolvers import register_resolvers
 from summarizer.tokenization import train_tokenizer
 from summarizer.whitelist import EXECUTION_WHITELIST
