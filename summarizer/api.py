@@ -30,8 +30,6 @@ from summarizer.results import TrainResult
 from summarizer.secrets import redact_files, secret_values
 from summarizer.whitelist import EXECUTION_WHITELIST
 
-LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] %(message)s"
-
 register_resolvers()
 
 
@@ -68,9 +66,10 @@ def train(cfg: DictConfig) -> TrainResult:
     job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     run_dir = _new_run_dir(Path(cfg.hydra.run.dir).resolve(), job_cfg)
     _save_hydra_files(cfg, job_cfg, run_dir)
+    log_file = _log_to(run_dir / "train.log", _log_format(cfg))
     token = API_OVERRIDES.set(list(cfg.hydra.overrides.task))
     try:
-        with execution_whitelist(EXECUTION_WHITELIST), _log_to(run_dir / "train.log"):
+        with execution_whitelist(EXECUTION_WHITELIST), log_file:
             return run(job_cfg, run_dir)
     finally:
         API_OVERRIDES.reset(token)
@@ -100,8 +99,17 @@ def _save_hydra_files(cfg: DictConfig, job_cfg: DictConfig, run_dir: Path) -> No
     redact_files([hydra_dir / name for name in HYDRA_FILES], secret_values(job_cfg))
 
 
+def _log_format(cfg: DictConfig) -> str | None:
+    """The line format of the command's log file, from Hydra's `job_logging` in the composed
+    config (conf/hydra/default.yaml), so that both logs read alike; None without one."""
+    formatter = OmegaConf.select(cfg, "hydra.job_logging.handlers.file.formatter")
+    if formatter is None:
+        return None
+    return OmegaConf.select(cfg, f"hydra.job_logging.formatters.{formatter}.format")
+
+
 @contextmanager
-def _log_to(path: Path) -> Iterator[None]:
+def _log_to(path: Path, line_format: str | None) -> Iterator[None]:
     """Log records go to the run's log file, and to the console unless the caller set up
     logging; both handlers live for this run only, so none piles up in a loop."""
     root = logging.getLogger()
@@ -111,7 +119,7 @@ def _log_to(path: Path) -> Iterator[None]:
         handlers.append(logging.StreamHandler())
     level = root.level
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(logging.Formatter(line_format))
         root.addHandler(handler)
     root.setLevel(logging.INFO if level in (logging.NOTSET, logging.WARNING) else level)
     try:
