@@ -177,8 +177,7 @@ def machine() -> str:
     import pyarrow
     import tokenizers
     import transformers
-
-    from summarizer.hardware import cpu_name
+    from device_info import cpu_name
 
     cpu = cpu_name()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3

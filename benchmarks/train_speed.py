@@ -280,8 +280,7 @@ def machine() -> dict:
     import tokenizers
     import torch
     import transformers
-
-    from summarizer.hardware import cpu_name
+    from device_info import cpu_name
 
     cpu = cpu_name()
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"

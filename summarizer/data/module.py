@@ -15,7 +15,6 @@ from summarizer.rouge import DEFAULT_TOKENIZER, TOKENIZER_MODES
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "dev", "test")
 EMPTY_ROWS = ("drop", "fail")
 # How many offending rows a message names; the count says how many there are in all.
 SHOWN_ROWS = 5
