@@ -26,8 +26,8 @@ sample is generated into a temporary folder; `--data-dir` takes `train.csv` and 
 Throughput counts the steps after the first `--untimed-steps` (start-up, kernel selection,
 compilation). Model FLOPs are 6 x (encoder matmul weights x real source tokens + decoder and
 output-layer matmul weights x real target tokens); MFU divides them by the time and by the GPU's
-dense bf16/fp16 peak (`summarizer.hardware.PEAK_TFLOPS`), "n/a" on a CPU, for fp32 and for GPUs
-the table does not hold. The report ends with the same numbers as one JSON line.
+dense bf16/fp16 peak (`PEAK_TFLOPS` in benchmarks/device_info.py), "n/a" on a CPU, for fp32 and
+for GPUs the table does not hold. The report ends with the same numbers as one JSON line.
 """
 
 from __future__ import annotations
@@ -216,14 +216,15 @@ def timed(fn):
 def run(args: argparse.Namespace, work_dir: Path) -> dict:
     import torch
     import transformers
+    from device_info import device_name, peak_tflops
     from hydra.utils import execution_whitelist, instantiate
     from transformers import set_seed
 
-    from summarizer import hardware
-    from summarizer.config import EXECUTION_WHITELIST
-    from summarizer.options import check_training_values
     from summarizer.inference import summarize
+    from summarizer.metric_names import OBJECTIVE
+    from summarizer.options import check_training_values
     from summarizer.trainer import assemble_trainer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     if not args.data_dir:
         from summarizer.data import sample
@@ -262,8 +263,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
 
     training_args = trainer.args
     precision = "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"
-    device = hardware.device_name()
-    peak = (hardware.peak_tflops(device)
+    device = device_name()
+    peak = (peak_tflops(device)
             if torch.cuda.is_available() and precision != "fp32" else None)
     seconds = window["seconds"]
     model_tflops = 6 * (encoder_weights * window["source_tokens"]
@@ -316,7 +317,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict:
         "eval_s": eval_s,
         "eval_rows_per_s": len(dev_frame) / eval_s,
         "eval_loss": evaluation.get("eval_loss"),
-        "eval_rouge_sum": evaluation.get("eval_rouge_sum"),
+        "eval_rouge_sum": evaluation.get(OBJECTIVE),
         "predict_s": predict_s,
         "predict_rows_per_s": len(dev_frame) / predict_s,
         "peak_memory_mib": memory,

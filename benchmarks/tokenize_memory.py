@@ -1,4 +1,5 @@
-"""Peak memory and time of loading and tokenizing a large training CSV through the project's data path.
+"""Peak memory and time of loading and tokenizing a large training CSV through the project's
+data path.
 
     python benchmarks/tokenize_memory.py [--rows 10000,100000,1000000] [--source CSV]
         [--kobart-tokenizer DIR | tokenizer.json] [--work-dir DIR] [--max-rss-gib 14]
@@ -43,9 +44,10 @@ KOBART_SPECIALS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"
 
 def write_rows(source: Path, rows: int, path: Path) -> None:
     """`rows` rows: the source's rows over and over, `fname` suffixed with the pass number."""
-    with source.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns, records = reader.fieldnames, list(reader)
+    from summarizer.data.io import read_csv
+
+    frame = read_csv(source)
+    columns, records = list(frame.columns), frame.to_dict("records")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
@@ -93,9 +95,9 @@ def measure(args: argparse.Namespace) -> dict:
     from hydra.utils import execution_whitelist, instantiate
 
     from summarizer import load_config
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data.splits import build_split
     from summarizer.modeling import build_tokenizer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     overrides = ["logger=none", "data=dialogsum_ko", f"data.dir={args.data_dir}",
                  f"paths.cache_dir={args.cache_dir}"]
@@ -176,8 +178,7 @@ def machine() -> str:
     import pyarrow
     import tokenizers
     import transformers
-
-    from summarizer.hardware import cpu_name
+    from device_info import cpu_name
 
     cpu = cpu_name()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3

@@ -26,6 +26,7 @@ import pandas as pd
 from tokenizers import Tokenizer
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from summarizer.data.io import read_csv
 from summarizer.tokenization import (
     TAG_PATTERN,
     decode,
@@ -65,9 +66,9 @@ def load_kobart(path: Path) -> PreTrainedTokenizerBase:
 
 
 def report(name: str, refs: Sequence[str], outs: Sequence[str], examples: int) -> None:
-    ok = sum(r == o for r, o in zip(refs, outs))
+    ok = sum(r == o for r, o in zip(refs, outs, strict=True))
     print(f"  {name:<50} {ok:>6}/{len(refs):<6} {100 * ok / max(len(refs), 1):6.2f}%")
-    for ref, out in [(r, o) for r, o in zip(refs, outs) if r != o][:examples]:
+    for ref, out in [(r, o) for r, o in zip(refs, outs, strict=True) if r != o][:examples]:
         print(f"      ref: {ref[:150]!r}\n      out: {out[:150]!r}")
 
 
@@ -76,7 +77,7 @@ def explain_failures(tokenizer: PreTrainedTokenizerBase, refs: Sequence[str],
     """Characters behind the remaining misses: NFKC rewrites, or no id in the vocabulary."""
     vocab = tokenizer.get_vocab()
     nfkc, missing = Counter(), Counter()
-    for ref, out in zip(refs, outs):
+    for ref, out in zip(refs, outs, strict=True):
         if ref != out:
             nfkc.update(c for c in ref if unicodedata.normalize("NFKC", c) != c)
             normalized = unicodedata.normalize("NFKC", ref)
@@ -91,7 +92,7 @@ def same_ids(before: PreTrainedTokenizerBase, after: PreTrainedTokenizerBase,
              texts: Sequence[str]) -> str:
     a = before(list(texts), add_special_tokens=False)["input_ids"]
     b = after(list(texts), add_special_tokens=False)["input_ids"]
-    return f"{sum(x == y for x, y in zip(a, b))}/{len(texts)}"
+    return f"{sum(x == y for x, y in zip(a, b, strict=True))}/{len(texts)}"
 
 
 def bench_tiny(frame: pd.DataFrame, train: pd.DataFrame, tags: list[str], examples: int) -> None:
@@ -144,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     for csv in args.csv:
-        frame = pd.read_csv(csv)
-        train = pd.read_csv(args.train_csv) if args.train_csv else frame
+        frame = read_csv(csv)
+        train = read_csv(args.train_csv) if args.train_csv else frame
         tags = discover_tags(pd.concat([train["dialogue"], frame["dialogue"], frame["summary"]]))
         print(f"{csv}: {len(frame)} summaries; tags: {' '.join(tags)}")
         bench_tiny(frame, train, tags, args.examples)

@@ -1,4 +1,5 @@
-"""Training, evaluation and prediction speed: the project's runner against a plain Seq2SeqTrainer script.
+"""Training, evaluation and prediction speed: the project's runner against a plain
+Seq2SeqTrainer script.
 
     python benchmarks/train_speed.py [--data-dir DIR] [--steps 60] [--train-rows N] [--dev-rows N]
         [--train-repeat K] [--num-beams K] [--first-step-only] [--report FILE]
@@ -29,7 +30,6 @@ trainer's first `on_step_begin`, imports included. `--first-step-only` runs that
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -117,17 +117,19 @@ def timed(fn):
 
 
 def rouge_sum(predictions, references) -> float:
+    from summarizer.metric_names import ROUGE_SUM
     from summarizer.rouge import rouge
 
-    return rouge(predictions, references)["rouge_sum"]
+    return rouge(predictions, references)[ROUGE_SUM]
 
 
 def run_project(args: argparse.Namespace) -> dict:
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.inference import summarize
+    from summarizer.metric_names import OBJECTIVE
     from summarizer.trainer import assemble_trainer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     cache_dir = str(Path(args.work_dir) / "cache")
     with execution_whitelist(EXECUTION_WHITELIST):
@@ -143,7 +145,7 @@ def run_project(args: argparse.Namespace) -> dict:
     collator.training = False
     trainer.save_model(str(Path(args.work_dir) / "trained"))
     evaluation, stats["eval_s"] = timed(trainer.evaluate)
-    stats["eval_rouge_sum"] = evaluation["eval_rouge_sum"]
+    stats["eval_rouge_sum"] = evaluation[OBJECTIVE]
     dialogues = dev_frame[data.text_column].tolist()
     predictions, stats["predict_s"] = timed(lambda: summarize(
         trainer.model, tokenizer, dialogues, data.max_source_length,
@@ -177,6 +179,7 @@ def run_plain(args: argparse.Namespace) -> dict:
     from transformers import AutoModelForSeq2SeqLM
 
     from summarizer.data.features import build_dataset
+    from summarizer.metric_names import OBJECTIVE
     from summarizer.metrics import RougeMetrics
     from summarizer.tokenization import decode
 
@@ -194,13 +197,13 @@ def run_plain(args: argparse.Namespace) -> dict:
     collator = trainer.data_collator = CountingCollator(trainer.data_collator)
     stats = train_stats(trainer.train(), collator)
     collator.training = False
-    stats["own_model_eval_rouge_sum"] = trainer.evaluate()["eval_rouge_sum"]
+    stats["own_model_eval_rouge_sum"] = trainer.evaluate()[OBJECTIVE]
     # Evaluation and prediction timed on the project side's trained model.
     trained = AutoModelForSeq2SeqLM.from_pretrained(Path(args.work_dir) / "trained")
     trainer = plain_trainer(cfg, trained, tokenizer, train_dataset, eval_dataset, metrics,
                             Path(args.work_dir) / "plain")
     evaluation, stats["eval_s"] = timed(trainer.evaluate)
-    stats["eval_rouge_sum"] = evaluation["eval_rouge_sum"]
+    stats["eval_rouge_sum"] = evaluation[OBJECTIVE]
     output, stats["predict_s"] = timed(lambda: trainer.predict(eval_dataset))
     predictions = decode(tokenizer, output.predictions)
     stats["predict_rouge_sum"] = rouge_sum(predictions, references)
@@ -216,8 +219,8 @@ def run_first_step(args: argparse.Namespace) -> dict:
     from hydra.utils import execution_whitelist, instantiate
     from transformers import TrainerCallback
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.trainer import assemble_trainer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     class StopAtFirstStep(TrainerCallback):
         def on_step_begin(self, *_, **__):
@@ -263,8 +266,7 @@ def machine() -> dict:
     import tokenizers
     import torch
     import transformers
-
-    from summarizer.hardware import cpu_name
+    from device_info import cpu_name
 
     cpu = cpu_name()
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"
@@ -393,10 +395,11 @@ def main() -> None:
 
             sample.ensure(Path(work_dir) / "sample")
         if args.train_repeat > 1:
+            from summarizer.data.io import read_csv
+
             args.data_dir = shutil.copytree(args.data_dir, Path(work_dir) / "data")
             train_csv = args.data_dir / "train.csv"
-            with train_csv.open(encoding="utf-8", newline="") as handle:
-                rows = sum(1 for _ in csv.DictReader(handle))
+            rows = len(read_csv(train_csv))
             write_rows(train_csv, args.train_repeat * rows, train_csv)
         if not args.first_step_only:
             results["project"] = child(args, "project")

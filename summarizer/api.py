@@ -17,17 +17,21 @@ from typing import Any
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
-from hydra.utils import execution_whitelist
+from hydra.utils import execution_whitelist, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from summarizer.config import API_OVERRIDES, EXECUTION_WHITELIST, register_resolvers
+from summarizer import scoring
 from summarizer.command import CONF_DIR, HYDRA_FILES
+from summarizer.data.io import write_csv_atomic
 from summarizer.errors import SummarizerError
+from summarizer.options import check_training_values
 from summarizer.output_checks import warn_if_degenerate
+from summarizer.overrides import API_OVERRIDES
+from summarizer.remote_code import check_trust_remote_code
+from summarizer.resolvers import register_resolvers
 from summarizer.results import TrainResult
 from summarizer.secrets import redact_files, secret_values
-
-LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] %(message)s"
+from summarizer.whitelist import EXECUTION_WHITELIST
 
 register_resolvers()
 
@@ -56,6 +60,7 @@ def train(cfg: DictConfig) -> TrainResult:
     every `_target_` under the same execution whitelist, and raises `SummarizerError` for a
     user's mistake (the command prints it and exits with status 2).
     """
+    # Imported here: the pipeline loads transformers, which `import summarizer` must not.
     from summarizer.pipeline import run
 
     if "hydra" not in cfg:
@@ -64,9 +69,10 @@ def train(cfg: DictConfig) -> TrainResult:
     job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     run_dir = _new_run_dir(Path(cfg.hydra.run.dir).resolve(), job_cfg)
     _save_hydra_files(cfg, job_cfg, run_dir)
+    log_file = _log_to(run_dir / "train.log", _log_format(cfg))
     token = API_OVERRIDES.set(list(cfg.hydra.overrides.task))
     try:
-        with execution_whitelist(EXECUTION_WHITELIST), _log_to(run_dir / "train.log"):
+        with execution_whitelist(EXECUTION_WHITELIST), log_file:
             return run(job_cfg, run_dir)
     finally:
         API_OVERRIDES.reset(token)
@@ -101,11 +107,9 @@ def build_trainer(cfg: DictConfig, model=None, tokenizer=None, train_dataset=Non
     After training, `trainer.compute_metrics.last_predictions` holds the latest evaluation's
     summaries in the order of `eval_dataset`.
     """
-    from hydra.utils import instantiate
-
-    from summarizer.config import check_trust_remote_code
+    # Imported here: the trainer and the splits load transformers and datasets, which
+    # `import summarizer` must not.
     from summarizer.data.splits import given_rows
-    from summarizer.options import check_training_values
     from summarizer.trainer import assemble_trainer, check_objects
 
     check_objects(model, tokenizer)
@@ -151,8 +155,17 @@ def _save_hydra_files(cfg: DictConfig, job_cfg: DictConfig, run_dir: Path) -> No
     redact_files([hydra_dir / name for name in HYDRA_FILES], secret_values(job_cfg))
 
 
+def _log_format(cfg: DictConfig) -> str | None:
+    """The line format of the command's log file, from Hydra's `job_logging` in the composed
+    config (conf/hydra/default.yaml), so that both logs read alike; None without one."""
+    formatter = OmegaConf.select(cfg, "hydra.job_logging.handlers.file.formatter")
+    if formatter is None:
+        return None
+    return OmegaConf.select(cfg, f"hydra.job_logging.formatters.{formatter}.format")
+
+
 @contextmanager
-def _log_to(path: Path) -> Iterator[None]:
+def _log_to(path: Path, line_format: str | None) -> Iterator[None]:
     """Log records go to the run's log file, and to the console unless the caller set up
     logging; both handlers live for this run only, so none piles up in a loop."""
     root = logging.getLogger()
@@ -162,7 +175,7 @@ def _log_to(path: Path) -> Iterator[None]:
         handlers.append(logging.StreamHandler())
     level = root.level
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(logging.Formatter(line_format))
         root.addHandler(handler)
     root.setLevel(logging.INFO if level in (logging.NOTSET, logging.WARNING) else level)
     try:
@@ -176,7 +189,7 @@ def _log_to(path: Path) -> Iterator[None]:
 
 def _release_memory() -> None:
     gc.collect()
-    import torch
+    import torch  # heavy: only once a run has used it
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -198,6 +211,7 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
     the dialogues in the log line that counts truncated ones; `generation`
     (`num_beams=4`, `max_length=100`, ...) overrides the generation config saved with the model.
     """
+    # Imported here: inference loads transformers, which `import summarizer` must not.
     from summarizer.inference import load_model, model_dir, summarize
 
     path = model.run_dir if isinstance(model, TrainResult) else Path(model)
@@ -238,7 +252,7 @@ def _trained_source_length(path: Path, directory: Path, tokenizer) -> int:
     limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(limit, int) and 0 < limit < 100_000:
         return limit
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # heavy, and needed only without a saved length
 
     return int(AutoConfig.from_pretrained(directory).max_position_embeddings)
 
@@ -250,8 +264,6 @@ def write_submission(summaries: pd.DataFrame | Sequence[str], path: str | os.Pat
 
     Give a DataFrame with both columns (as `predict` returns it), or summaries plus `fnames`.
     """
-    from summarizer.data.io import write_csv_atomic
-
     if isinstance(summaries, pd.DataFrame):
         missing = [c for c in (id_column, summary_column) if c not in summaries.columns]
         if missing:
@@ -288,8 +300,6 @@ def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
     `tokenizer` is a mode of docs/rouge.md: `whitespace` for Korean, `english` or
     `english_stem` (rouge-score's default tokenizer) for English.
     """
-    from summarizer import scoring
-
     if isinstance(predictions, (str, os.PathLike)) and isinstance(references, (str, os.PathLike)):
         return scoring.score_files(predictions, references, reference_columns, tokenizer,
                                    prediction_column)

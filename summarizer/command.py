@@ -18,6 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import (
+    create_automatic_config_search_path,
+    detect_calling_file_or_module_from_task_function,
+    detect_task_name,
+    get_args_parser,
+)
+from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
@@ -25,9 +33,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from summarizer.config import EXECUTION_WHITELIST, check_targets, register_resolvers
+from summarizer.distributed import is_main_process
 from summarizer.errors import SummarizerError, user_errors_exit
+from summarizer.multirun import multirun_job
+from summarizer.resolvers import register_resolvers
 from summarizer.secrets import redact_files, secret_values
+from summarizer.whitelist import EXECUTION_WHITELIST, check_targets
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
@@ -46,7 +57,7 @@ def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], C
         @functools.wraps(task)
         def job(cfg: DictConfig) -> Any:
             hydra_cfg = HydraConfig.get()
-            sweeping = hydra_cfg.mode == RunMode.MULTIRUN
+            sweeping = multirun_job() is not None
             try:
                 with user_errors_exit(raise_instead=sweeping):
                     check_targets(cfg)
@@ -77,8 +88,6 @@ def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], C
 
 def _mask_saved_secrets(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     """Hydra saved the config and the command line before the task started; mask them."""
-    from summarizer.distributed import is_main_process
-
     if not hydra_cfg.output_subdir or not is_main_process():
         return
     hydra_dir = Path(hydra_cfg.runtime.output_dir) / str(hydra_cfg.output_subdir)
@@ -92,8 +101,6 @@ def check_command_line(config_name: str, argv: Sequence[str],
     Raises `SummarizerError` for a refused target, a config that does not compose (a misspelt
     key or group), and Hydra's `--experimental-rerun`, which loads a pickle.
     """
-    from hydra._internal.utils import get_args_parser
-
     args = get_args_parser().parse_intermixed_args(list(argv))
     if args.experimental_rerun is not None:
         raise SummarizerError(
@@ -120,14 +127,6 @@ def check_command_line(config_name: str, argv: Sequence[str],
 def _compose(config_name: str, args: Any, task: Callable[..., Any]) -> DictConfig:
     """The config Hydra composes for `args`, with its `hydra` node, built the way Hydra's own
     `_run_hydra` builds its search path (so `--config-dir` and `--config-path` count too)."""
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import (
-        create_automatic_config_search_path,
-        detect_calling_file_or_module_from_task_function,
-        detect_task_name,
-    )
-    from hydra.core.config_search_path import SearchPathQuery
-
     config_name = args.config_name or config_name
     calling_file, calling_module = detect_calling_file_or_module_from_task_function(task)
     search_path = create_automatic_config_search_path(

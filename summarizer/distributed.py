@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
+from summarizer import hardware
 from summarizer.errors import SummarizerError
 
 # How long the other processes wait for the main one to publish its start time.
@@ -68,7 +69,7 @@ def _shared(key: str, value: str) -> str:
     """The main process's `value` for `key`, through the launcher's rendezvous store."""
     if not _has_store():
         raise SummarizerError(_no_store_message())
-    from torch.distributed import PrefixStore, TCPStore
+    from torch.distributed import PrefixStore, TCPStore  # heavy: distributed runs only
 
     # The launcher's store outlives a failed attempt; a restarted attempt gets its own directory.
     attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
@@ -84,6 +85,4 @@ def _shared(key: str, value: str) -> str:
 def uses_cpu_processes() -> bool:
     """Several processes on a machine without CUDA: transformers only sets up CPU (gloo)
     distributed training when told `use_cpu`, and otherwise trains each process alone."""
-    from summarizer import hardware
-
     return world_size() > 1 and not hardware.has_cuda()

@@ -1,10 +1,20 @@
-"""What the machine can do: the one place that asks torch about accelerators."""
+"""What the machine can do: the one place that asks torch about accelerators, and the `auto`
+values of `training.precision`, `training.tf32` and `training.pad_to_multiple_of` it decides.
+
+`conf/training/default.yaml` hands those three keys straight to the functions below, under the
+resolver names `summarizer.precision`, `summarizer.tf32` and `summarizer.pad_multiple`.
+
+torch is imported inside the functions that ask it: it is heavy, and `import summarizer`,
+`--help` and `--cfg job` never need it.
+"""
 
 from __future__ import annotations
 
-import platform
-import re
-from pathlib import Path
+from typing import Any
+
+from summarizer.errors import SummarizerError
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 
 def has_cuda() -> bool:
@@ -29,51 +39,34 @@ def supports_tf32() -> bool:
     return has_cuda() and torch.cuda.get_device_capability() >= (8, 0)
 
 
-# Dense (no sparsity) bf16/fp16 tensor-core peaks in TFLOPS from NVIDIA's data sheets, for the
-# model FLOPs utilisation the GPU smoke test reports. Keyed by the model's word in
-# `torch.cuda.get_device_name()` and, for parts sold in several forms, a second word; entries
-# with a form come first. The SXM parts are the plain names ("NVIDIA H100 80GB HBM3"). Turing
-# (T4) and Volta (V100) have no bf16: their fp16 peak stands for both.
-PEAK_TFLOPS = (
-    ("H200", "NVL", 835.0),
-    ("H200", None, 989.0),
-    ("H100", "NVL", 835.0),
-    ("H100", "PCIE", 756.0),
-    ("H100", None, 989.0),
-    ("A100", None, 312.0),
-    ("L40S", None, 362.0),
-    ("L4", None, 121.0),
-    ("A10", None, 125.0),
-    ("T4", None, 65.0),
-    ("V100", "PCIE", 112.0),
-    ("V100", None, 125.0),
-)
+def precision_flag(flag: str, precision: str) -> bool:
+    """`training.precision` as the `fp16` or `bf16` (`flag`) boolean of the training arguments."""
+    if precision not in PRECISIONS:
+        raise SummarizerError(
+            f"training.precision={precision!r} is not one of {', '.join(PRECISIONS)}."
+        )
+    if precision == "auto":
+        precision = auto_precision()
+    return precision == flag
 
 
-def peak_tflops(device_name: str) -> float | None:
-    """The dense bf16/fp16 peak of a GPU named like `torch.cuda.get_device_name()`, or None for
-    GPUs the table does not hold. Whole words only: "A10G" or "L40" are not "A10" or "L4"."""
-    words = set(re.split(r"[\s_-]+", device_name.upper()))
-    for model, form, tflops in PEAK_TFLOPS:
-        if model in words and (form is None or form in words):
-            return tflops
-    return None
+def pad_multiple(value: Any) -> int | None:
+    """`training.pad_to_multiple_of`: `auto` pads batches to a multiple of 8 on a GPU (tensor
+    cores work on tiles of 8), and not at all on a CPU, where it would only add work."""
+    if value == "auto":
+        return 8 if has_cuda() else None
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise SummarizerError(f"training.pad_to_multiple_of={value!r} is invalid: use auto, null or "
+                          "a positive integer.")
 
 
-def device_name() -> str:
-    """The GPU's name, or the CPU's model name on a machine without CUDA."""
-    import torch
+def tf32_setting(value: Any) -> bool | None:
+    """`training.tf32`: `auto` switches TF32 matrix multiplications on where the GPU has them
+    and leaves torch's setting alone elsewhere (transformers refuses `true` without them)."""
+    if value == "auto":
+        return True if supports_tf32() else None
+    if value is None or isinstance(value, bool):
+        return value
+    raise SummarizerError(f"training.tf32={value!r} is invalid: use auto, true, false or null.")
 
-    if has_cuda():
-        return torch.cuda.get_device_name()
-    return "CPU: " + cpu_name()
-
-
-def cpu_name() -> str:
-    """The CPU's model name (`/proc/cpuinfo` on Linux)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()

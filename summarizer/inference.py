@@ -15,15 +15,11 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from summarizer.checkpoints import CHECKPOINT_PREFIX, safetensors_intact
 from summarizer.data.features import encode_texts
 from summarizer.errors import SummarizerError
 from summarizer.hardware import auto_precision
-from summarizer.run_files import (
-    CHECKPOINT_PREFIX,
-    FAILED_FILE,
-    FINAL_MODEL,
-    safetensors_intact,
-)
+from summarizer.run_files import FAILED_FILE, FINAL_MODEL
 from summarizer.tokenization import decode
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import netrc
 import os
@@ -15,6 +16,8 @@ from urllib.parse import urlparse
 
 from transformers import TrainerCallback
 
+from summarizer.atomic_files import write_text_atomic
+from summarizer.data.io import read_csv
 from summarizer.errors import SummarizerError
 from summarizer.secrets import redact_argument
 
@@ -62,21 +65,19 @@ class CSVLogCallback(TrainerCallback):
         # A run resumed in its own directory keeps the rows logged up to its checkpoint; rows
         # an interrupted run logged after it, and its end-of-training summary, are logged again.
         if state.global_step > 0 and self.path.is_file():
-            with self.path.open(newline="", encoding="utf-8") as handle:
-                self.rows = [row for row in csv.DictReader(handle) if
-                             int(row["step"]) <= state.global_step and not row.get("train_runtime")]
+            self.rows = [row for row in read_csv(self.path).to_dict("records")
+                         if int(row["step"]) <= state.global_step and not row.get("train_runtime")]
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
         self.rows.append({"step": state.global_step, "epoch": state.epoch, **logs})
         fields = list(dict.fromkeys(k for row in self.rows for k in row))
-        tmp = self.path.with_suffix(".tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(tmp, self.path)
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text_atomic(table.getvalue(), self.path)
 
 
 WANDB_MODES = ("auto", "online", "offline", "disabled")
@@ -144,7 +145,7 @@ class WandbLogger(NoLogger):
     @contextmanager
     def run(self, run_dir: Path, config: dict) -> Iterator[None]:
         mode = resolve_wandb_mode(self.mode)
-        import wandb
+        import wandb  # optional: installed for logger=wandb only
 
         # transformers' WandbCallback reuses an active run instead of starting its own.
         # WandB records the command line with the run: show it the masked one.
@@ -163,7 +164,7 @@ class WandbLogger(NoLogger):
         run.finish()
 
     def summarize(self, metrics: dict, best_checkpoint: str | None) -> None:
-        import wandb
+        import wandb  # optional: installed for logger=wandb only
 
         if wandb.run is not None:
             wandb.run.summary.update({**metrics, "best_checkpoint": best_checkpoint})

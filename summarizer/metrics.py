@@ -8,6 +8,7 @@ import numpy as np
 from transformers import EvalPrediction, PreTrainedTokenizerBase
 
 from summarizer.data.features import restore_order
+from summarizer.metric_names import GEN_LEN
 from summarizer.rouge import DEFAULT_TOKENIZER, rouge
 from summarizer.tokenization import decode
 
@@ -46,7 +47,7 @@ class RougeMetrics:
             predictions = restore_order(predictions, self.order)
         self.last_predictions = predictions
         scores = rouge(predictions, self.references, tokenizer=self.rouge_tokenizer)
-        scores["gen_len"] = float(np.mean(generated_lengths(ids, self.tokenizer.pad_token_id)))
+        scores[GEN_LEN] = float(np.mean(generated_lengths(ids, self.tokenizer.pad_token_id)))
         return scores
 
 

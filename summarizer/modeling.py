@@ -76,7 +76,7 @@ def from_pretrained(
     """Pretrained weights, with the embeddings grown for tokens the data added to the tokenizer.
 
     `trust_remote_code` comes from `model.trust_remote_code`, which only the command line or
-    the environment may switch on (`summarizer.config.check_trust_remote_code`).
+    the environment may switch on (`summarizer.remote_code.check_trust_remote_code`).
     """
     model = AutoModelForSeq2SeqLM.from_pretrained(
         name_or_path, trust_remote_code=trust_remote_code, **kwargs

@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Union
 
+from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
+from summarizer.hardware import PRECISIONS
+from summarizer.metric_names import EVAL_METRICS, EVAL_PREFIX
 from summarizer.rouge import TOKENIZER_MODES
 from summarizer.secrets import is_secret_name
+from summarizer.whitelist import check_targets
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-# What the evaluation reports (`eval_` + these); the only sensible `metric_for_best_model`s.
-EVAL_METRICS = ("loss", "rouge1", "rouge2", "rougeL", "rouge_sum", "gen_len")
 SPLITS = ("train", "dev", "test")
 
 
@@ -107,7 +108,7 @@ def either(*rules: Rule) -> Rule:
 
 
 def _metric_name(value: Any) -> str | None:
-    name = "loss" if value is None else str(value).removeprefix("eval_")
+    name = "loss" if value is None else str(value).removeprefix(EVAL_PREFIX)
     return name if name in EVAL_METRICS else None
 
 
@@ -250,7 +251,7 @@ def check_best_metric(args: DictConfig) -> None:
     if name is None:
         raise SummarizerError(
             f"training.args.metric_for_best_model={metric} is not a metric the evaluation "
-            f"reports; use one of {', '.join('eval_' + m for m in EVAL_METRICS)} (the eval_ "
+            f"reports; use one of {', '.join(EVAL_PREFIX + name for name in EVAL_METRICS)} (the eval_ "
             "prefix is optional)."
         )
     greater = args.get("greater_is_better")
@@ -293,10 +294,6 @@ def check_arguments(cfg: DictConfig) -> None:
     Targets are imported to read their signatures, so the whitelist is checked first: importing
     a module a config names runs its code.
     """
-    from hydra.utils import get_object
-
-    from summarizer.config import check_targets
-
     check_targets(cfg)
     for path, node in target_nodes(cfg):
         try:

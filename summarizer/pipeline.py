@@ -12,18 +12,18 @@ from omegaconf import DictConfig
 from transformers import Seq2SeqTrainer
 
 from summarizer.atomic_files import directory_replaced_whole, write_json_atomic
-from summarizer.config import (
-    check_trust_remote_code,
-    command_line_overrides,
-    to_container,
-)
+from summarizer.checkpoints import resolve_checkpoint
+from summarizer.config_keys import to_container
 from summarizer.console_log import tee_output
 from summarizer.data.io import write_csv_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.distributed import is_main_process
+from summarizer.metric_names import EVAL_ROUGE_METRICS
 from summarizer.metrics import RougeMetrics
 from summarizer.options import check_training_values
 from summarizer.output_checks import report_outputs
+from summarizer.overrides import command_line_overrides
+from summarizer.remote_code import check_trust_remote_code
 from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.run_reports import write_run_reports
 from summarizer.results import TrainResult
@@ -32,7 +32,6 @@ from summarizer.run_files import (
     FINAL_MODEL,
     mark_failed,
     path_in_run,
-    resolve_checkpoint,
 )
 from summarizer.secrets import redact
 from summarizer.trainer import assemble_trainer
@@ -114,8 +113,7 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, dev_frame: pd.DataFrame
     }), run_dir / "dev_predictions.csv")
     write_json_atomic(final, run_dir / "metrics.json")
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
-             final["eval_rouge1"], final["eval_rouge2"], final["eval_rougeL"],
-             final["eval_rouge_sum"], run_dir / FINAL_MODEL)
+             *(final[name] for name in EVAL_ROUGE_METRICS), run_dir / FINAL_MODEL)
     outputs = report_outputs(metrics.last_predictions, "the dev predictions")
     write_run_reports(trainer, final, data, run_dir, outputs)
     return final

@@ -1,73 +1,10 @@
-"""`python -m summarizer.predict run=<dir>`: a submission (`fname,summary`) for a data split."""
+"""`python -m summarizer.predict`: a submission for a data split, or one summary.
 
-from __future__ import annotations
+The command's code is `summarizer.commands.predict`; import that, not this module: importing
+`summarizer.predict` would rebind the package's `summarizer.predict`, the Python API function.
+"""
 
-import logging
-from pathlib import Path
-
-from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
-
-from summarizer.command import hydra_command
-from summarizer.errors import SummarizerError
-from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
-from summarizer.output_checks import log_only
-from summarizer.run_config import data_settings
-
-log = logging.getLogger(__name__)
-
-
-def checked_data(cfg: DictConfig) -> DictConfig:
-    """The data settings to predict with: the run's own, with the user's keys on top, checked."""
-    data = data_settings(cfg.run, cfg.data)
-    checked = OmegaConf.create({"data": data})
-    check_options(checked, DATA_RULES)  # a saved `_target_` meets the whitelist here too
-    return data
-
-
-def run(cfg: DictConfig, out_dir: Path) -> Path | str:
-    """The command: summarize `cfg.text`, or a split into a submission scored when it can be."""
-    from summarizer.api import predict, write_submission
-    from summarizer.atomic_files import write_json_atomic
-    from summarizer.inference import model_dir
-    from summarizer.rouge import rouge
-
-    # Everything the user can get wrong is checked before the model is loaded.
-    if cfg.text is not None and not str(cfg.text).strip():
-        raise SummarizerError("text= is empty: give the dialogue to summarize, e.g. "
-                              "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
-    check_options(cfg, PREDICT_RULES)
-    model_dir(cfg.run)
-    generation = OmegaConf.to_container(cfg.generation, resolve=True)
-    if cfg.text is not None:
-        # The trained source length comes from the run, else from the model.
-        summary = predict(cfg.run, str(cfg.text), batch_size=1, **generation)
-        print(summary)
-        return summary
-
-    data = instantiate(checked_data(cfg))
-    log.info("Data %s: split %s from %s", data.name, cfg.split, data.path(cfg.split))
-    frame = data.load(cfg.split, for_prediction=True)
-    summaries = predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
-                        split=cfg.split, max_source_length=data.max_source_length, **generation)
-    output = write_submission(summaries, cfg.output or out_dir / "submission.csv",
-                              fnames=frame[data.id_column].tolist())
-    log.info("Wrote %d summaries to %s", len(summaries), output)
-    if data.summary_column in frame.columns:
-        scores = rouge(summaries, frame[data.summary_column].tolist(),
-                       tokenizer=data.rouge_tokenizer)
-        write_json_atomic(scores, output.with_name(output.stem + "_rouge.json"))
-        log.info("ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f against %s", scores["rouge1"],
-                 scores["rouge2"], scores["rougeL"], scores["rouge_sum"], data.path(cfg.split))
-    return output
-
-
-@hydra_command("predict")
-def main(cfg: DictConfig) -> None:
-    with log_only():
-        run(cfg, Path(HydraConfig.get().runtime.output_dir))
-
+from summarizer.commands.predict import main
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from summarizer.metric_names import OBJECTIVE
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -20,7 +22,7 @@ class TrainResult:
     @property
     def objective(self) -> float:
         """The value the command returns and sweeps maximise: the final dev `eval_rouge_sum`."""
-        return float(self.eval_metrics["eval_rouge_sum"])
+        return float(self.eval_metrics[OBJECTIVE])
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)

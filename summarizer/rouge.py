@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
-METRICS = (*ROUGE_TYPES, "rouge_sum")
+from summarizer.metric_names import ROUGE_METRICS, ROUGE_SUM, ROUGE_TYPES
+
 # rouge-score's default tokenizer, without and with stemming: for English data only.
 ENGLISH_MODES = ("english", "english_stem")
 TOKENIZER_MODES = ("whitespace", "char", "morpheme", "compat", *ENGLISH_MODES)
@@ -96,7 +96,7 @@ class MorphemeTokenizer:
         if len(todo) < 2 or (getattr(self._kiwi, "num_workers", 1) or 1) < 2:
             return  # single-threaded kiwi cannot batch; tokenize() handles each text
         results = self._kiwi.tokenize(todo, pretokenized=self._tag_spans)
-        for text, tokens in zip(todo, results):
+        for text, tokens in zip(todo, results, strict=True):
             self._cache[text] = [t.form for t in tokens]
 
 
@@ -112,7 +112,7 @@ class EnglishTokenizer:
     """
 
     def __init__(self, stem: bool) -> None:
-        from rouge_score.tokenizers import DefaultTokenizer
+        from rouge_score.tokenizers import DefaultTokenizer  # pulls in nltk: English modes only
 
         self._default = DefaultTokenizer(use_stemmer=stem)
         self._mode = "english_stem" if stem else "english"
@@ -225,21 +225,26 @@ def _compat_score_pair(prediction: str, reference: str) -> Scores:
     hyp_sets = [set(s) for s in hyp_split]
     for ref_s in ref_split:
         ref_set = set(ref_s)
-        for hyp_s, hyp_set in zip(hyp_split, hyp_sets):
+        for hyp_s, hyp_set in zip(hyp_split, hyp_sets, strict=True):
             common = ref_set & hyp_set
             if common <= union:  # the LCS words are a subset of `common`: nothing new
                 continue
             union |= _compat_lcs_words(ref_s, hyp_s)
     out["rougeL"] = 100.0 * _compat_f1(len(set(hyp_words)), len(set(ref_words)), len(union))
-    out["rouge_sum"] = out["rouge1"] + out["rouge2"] + out["rougeL"]
-    return out
+    return _with_sum(out)
 
 
 # --------------------------------------------------------------------------- scoring
 
 
 def _zero_scores() -> Scores:
-    return {m: 0.0 for m in METRICS}
+    return {name: 0.0 for name in ROUGE_METRICS}
+
+
+def _with_sum(out: Scores) -> Scores:
+    """`out` with ROUGE-1 + ROUGE-2 + ROUGE-L added as `rouge_sum`."""
+    out[ROUGE_SUM] = sum(out[name] for name in ROUGE_TYPES)
+    return out
 
 
 def _check_text(value: Any, what: str) -> str:
@@ -291,9 +296,7 @@ class _PairScorer:
         if self._scorer is None:
             return _compat_score_pair(prediction, reference)
         result = self._scorer.score(reference, prediction)  # rouge-score: score(target, prediction)
-        out = {t: 100.0 * result[t].fmeasure for t in ROUGE_TYPES}
-        out["rouge_sum"] = out["rouge1"] + out["rouge2"] + out["rougeL"]
-        return out
+        return _with_sum({t: 100.0 * result[t].fmeasure for t in ROUGE_TYPES})
 
 
 def _check_lengths(predictions: Sequence[Any], references: Sequence[Any]) -> None:
@@ -306,9 +309,7 @@ def _check_lengths(predictions: Sequence[Any], references: Sequence[Any]) -> Non
 def _mean(rows: Sequence[Scores]) -> Scores:
     """Mean of each ROUGE type over ``rows``; ``rouge_sum`` is the sum of the three means."""
     n = len(rows)
-    out = {t: (sum(r[t] for r in rows) / n if n else 0.0) for t in ROUGE_TYPES}
-    out["rouge_sum"] = out["rouge1"] + out["rouge2"] + out["rougeL"]
-    return out
+    return _with_sum({t: (sum(r[t] for r in rows) / n if n else 0.0) for t in ROUGE_TYPES})
 
 
 def rouge_per_example(
@@ -321,7 +322,7 @@ def rouge_per_example(
     _check_lengths(predictions, references)
     score_pair = _PairScorer(tokenizer)
     score_pair.prepare([*predictions, *references])
-    return [score_pair(p, r) for p, r in zip(predictions, references)]
+    return [score_pair(p, r) for p, r in zip(predictions, references, strict=True)]
 
 
 def rouge(
@@ -374,7 +375,7 @@ def rouge_multi(
     score_pair = _PairScorer(tokenizer)
     score_pair.prepare([*predictions, *(r for refs in references_lists for r in refs)])
     columns = [
-        [score_pair(p, refs[j]) for p, refs in zip(predictions, references_lists)]
+        [score_pair(p, refs[j]) for p, refs in zip(predictions, references_lists, strict=True)]
         for j in range(k)
     ]
     best: list[Scores] = []

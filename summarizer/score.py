@@ -1,68 +1,10 @@
 """`python -m summarizer.score`: ROUGE of a predictions CSV against a references CSV.
 
-    python -m summarizer.score predictions=<csv> references=<csv> \
-        [reference_columns=[summary1,summary2]] [prediction_column=prediction] \
-        [tokenizer=whitespace|char|morpheme|compat|english|english_stem] [output=<json>]
-
-Writes the scores (see `summarizer.scoring`) as JSON to ``output`` or to ``scores.json`` in the
-command's run directory and prints them as a table. `summarizer.score()` is the same in Python.
+The command's code is `summarizer.commands.score`; import that, not this module: importing
+`summarizer.score` would rebind the package's `summarizer.score`, the Python API function.
 """
 
-from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
-
-from hydra.core.hydra_config import HydraConfig
-from hydra.utils import to_absolute_path
-from omegaconf import DictConfig, ListConfig, OmegaConf
-
-from summarizer.api import score
-from summarizer.atomic_files import write_json_atomic
-from summarizer.command import hydra_command
-from summarizer.errors import SummarizerError
-from summarizer.options import SCORE_RULES, check_options
-from summarizer.scoring import format_table
-
-
-def _required(cfg: DictConfig, key: str) -> str:
-    if OmegaConf.is_missing(cfg, key) or cfg.get(key) in (None, ""):
-        raise SummarizerError(
-            f"'{key}' is required: python -m summarizer.score predictions=<csv> "
-            f"references=<csv> [reference_columns=[...]] [tokenizer=...] [output=<json>]."
-        )
-    return str(cfg[key])
-
-
-def run(cfg: DictConfig) -> dict[str, Any]:
-    """The command: score, print the table, write the JSON; returns the scores."""
-    check_options(cfg, SCORE_RULES)
-    columns = cfg.get("reference_columns")
-    if isinstance(columns, ListConfig):
-        columns = [str(c) for c in columns]
-    elif columns is not None:
-        columns = [str(columns)]
-    scores = score(
-        Path(to_absolute_path(_required(cfg, "predictions"))),
-        Path(to_absolute_path(_required(cfg, "references"))),
-        reference_columns=columns,
-        tokenizer=str(cfg.get("tokenizer") or "whitespace"),
-        prediction_column=cfg.get("prediction_column") or None,
-    )
-    if cfg.get("output"):
-        output = Path(to_absolute_path(str(cfg.output)))
-    else:
-        output = Path(HydraConfig.get().runtime.output_dir) / "scores.json"
-    write_json_atomic(scores, output)
-    print(format_table(scores))
-    print(f"wrote {output}")
-    return scores
-
-
-@hydra_command("score")
-def main(cfg: DictConfig) -> None:
-    run(cfg)
-
+from summarizer.commands.score import main
 
 if __name__ == "__main__":
     main()

@@ -15,8 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from summarizer.data.io import read_csv
 from summarizer.errors import SummarizerError
-from summarizer.rouge import METRICS, TOKENIZER_MODES, rouge_multi
+from summarizer.metric_names import ROUGE_METRICS
+from summarizer.rouge import TOKENIZER_MODES, rouge_multi
 
 ID_COLUMN = "fname"
 MAX_LISTED = 5
@@ -24,11 +26,9 @@ _SUMMARY_N = re.compile(r"summary(\d+)")
 
 
 def _read_csv(path: str | os.PathLike[str], role: str) -> pd.DataFrame:
-    """Every cell as a string; an empty cell is "" (not NaN); quoted newlines/commas are fine."""
+    """`path` read with the project's CSV reader; a file that does not read names its `role`."""
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
-        )
+        frame = read_csv(path)
     except FileNotFoundError:
         raise SummarizerError(f"{role} file '{path}' does not exist.") from None
     except IsADirectoryError:
@@ -98,7 +98,8 @@ def _prediction_column(frame: pd.DataFrame, name: str, requested: str | None) ->
     )
 
 
-def _reference_columns(frame: pd.DataFrame, name: str, requested: Sequence[str] | None) -> list[str]:
+def _reference_columns(frame: pd.DataFrame, name: str,
+                       requested: Sequence[str] | None) -> list[str]:
     if requested:
         columns = list(requested)
         absent = [c for c in columns if c not in frame.columns]
@@ -173,9 +174,9 @@ def score_frames(
     _check_unique(ref, ref_name)
     _check_same_ids(pred, pred_name, ref, ref_name)
 
-    by_fname = dict(zip(pred[ID_COLUMN], pred[pred_col]))
+    by_fname = dict(zip(pred[ID_COLUMN], pred[pred_col], strict=True))
     predictions = [by_fname[f] for f in ref[ID_COLUMN]]
-    references_lists = [list(row) for row in zip(*(ref[c] for c in ref_cols))]
+    references_lists = [list(row) for row in zip(*(ref[c] for c in ref_cols), strict=True)]
     return score_texts(predictions, references_lists, ref_cols, tokenizer)
 
 
@@ -190,7 +191,7 @@ def score_texts(predictions: Sequence[str], references_lists: Sequence[Sequence[
         "references": list(reference_names),
         "max": result["max"],
         "mean": result["mean"],
-        "per_reference": dict(zip(reference_names, result["per_reference"])),
+        "per_reference": dict(zip(reference_names, result["per_reference"], strict=True)),
     }
 
 
@@ -209,8 +210,8 @@ def format_table(scores: dict[str, Any]) -> str:
     lines = [
         f"ROUGE F1 (0-100), tokenizer={scores['tokenizer']}, n={scores['n']}, "
         f"references={', '.join(scores['references'])}",
-        " " * width + "".join(f"{m:>11}" for m in METRICS),
+        " " * width + "".join(f"{name:>11}" for name in ROUGE_METRICS),
     ]
     for label, s in rows:
-        lines.append(f"{label:<{width}}" + "".join(f"{s[m]:>11.2f}" for m in METRICS))
+        lines.append(f"{label:<{width}}" + "".join(f"{s[name]:>11.2f}" for name in ROUGE_METRICS))
     return "\n".join(lines)

@@ -7,6 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+from omegaconf import OmegaConf
+
+from summarizer.atomic_files import write_text_atomic
+
 MASK = "***"
 SECRET_SUFFIXES = ("token", "key", "password", "secret")
 
@@ -67,8 +72,6 @@ def redact_argument(argument: str) -> str:
 def secret_values(cfg: Any) -> set[str]:
     """The values a config (a DictConfig) holds under secret names, resolved one by one (so a
     broken interpolation elsewhere does not stop it), plus those of secret environment variables."""
-    from omegaconf import OmegaConf
-
     found = set(secret_env_values())
 
     def walk(value: Any, path: tuple[str, ...]) -> None:
@@ -92,10 +95,6 @@ def redact_files(paths: list[Path], secrets: set[str]) -> None:
     """Rewrite YAML files that Hydra saved before any project code ran (`.hydra/*.yaml`,
     `multirun.yaml`) with every secret value masked wherever it occurs in a string; the result
     stays valid YAML (`***` is quoted where YAML needs it)."""
-    import yaml
-
-    from summarizer.atomic_files import write_text_atomic
-
     ordered = sorted(secrets, key=len, reverse=True)
 
     def mask(value: Any) -> Any:

@@ -25,6 +25,7 @@ from transformers import (
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import has_length
 
+from summarizer.checkpoints import relocated_best_checkpoint
 from summarizer.data.features import sort_by_length, token_lengths
 from summarizer.data.module import SummarizationData
 from summarizer.data.splits import build_split
@@ -32,8 +33,7 @@ from summarizer.errors import SummarizerError, user_error
 from summarizer.metrics import RougeMetrics
 from summarizer.modeling import apply_generation, build_tokenizer
 from summarizer.reports.evaluation_log import EvaluationLogCallback
-from summarizer.run_files import relocated_best_checkpoint
-from summarizer.sweeps.trial import current_callbacks as trial_callbacks
+from summarizer.sweeps.callback import trial_callbacks
 
 log = logging.getLogger(__name__)
 

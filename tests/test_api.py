@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-import summarizer
 from summarizer import load_config, predict, score, train, write_submission
 from summarizer.errors import SummarizerError
 from summarizer.results import TrainResult
@@ -34,9 +33,9 @@ def test_load_config_composes_what_the_command_runs(data_dir):
 
 
 def test_command_modules_do_not_hide_the_functions():
-    import summarizer.predict  # noqa: F401
-    import summarizer.score  # noqa: F401
-    import summarizer.train  # noqa: F401
+    import summarizer.commands.predict  # noqa: F401
+    import summarizer.commands.score  # noqa: F401
+    import summarizer.commands.train  # noqa: F401
 
     assert summarizer.train is train and summarizer.predict is predict
     assert summarizer.score is score

@@ -13,7 +13,6 @@ from hydra.utils import execution_whitelist
 from omegaconf import OmegaConf
 
 from summarizer.atomic_files import directory_replaced_whole
-from summarizer.config import EXECUTION_WHITELIST
 from summarizer.errors import SummarizerError
 from summarizer.run_files import (
     FAILED_FILE,
@@ -21,6 +20,7 @@ from summarizer.run_files import (
     mark_failed,
 )
 from summarizer.trainer import built
+from summarizer.whitelist import EXECUTION_WHITELIST
 from tests.conftest import run_train
 
 SECRET = "sk-live-0a1b2c3d4e5f"

@@ -36,10 +36,15 @@ def command_modules() -> list[str]:
 COMMANDS = command_modules()
 # What each command needs to get past its own required keys.
 REQUIRED = {
-    "summarizer.train": [],
-    "summarizer.predict": ["run=some_run"],
-    "summarizer.score": ["predictions=p.csv", "references=r.csv"],
+    "summarizer.commands.train": [],
+    "summarizer.commands.predict": ["run=some_run"],
+    "summarizer.commands.score": ["predictions=p.csv", "references=r.csv"],
 }
+
+
+def entry_module(module: str) -> str:
+    """What `python -m` runs for a command: `summarizer.train` for `summarizer.commands.train`."""
+    return f"summarizer.{module.rpartition('.')[2]}"
 
 
 def test_every_hydra_entry_point_goes_through_the_project_wrapper():
@@ -85,12 +90,12 @@ def injections(tmp_path: Path) -> tuple[list[str], list[str], dict[str, Path]]:
 def test_injected_targets_are_refused_before_anything_runs(module, tmp_path):
     overrides, keys, files = injections(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", module, "--config-dir", str(tmp_path / "conf"),
+        [sys.executable, "-m", entry_module(module), "--config-dir", str(tmp_path / "conf"),
          *REQUIRED[module], *overrides, f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ})
     output = proc.stdout + proc.stderr
     assert proc.returncode == 2, output
-    assert "which the execution whitelist (EXECUTION_WHITELIST in summarizer/config.py) does " \
+    assert "which the execution whitelist (EXECUTION_WHITELIST in summarizer/whitelist.py) does " \
            "not allow" in output
     for key in keys:
         assert key in output, key
@@ -112,7 +117,7 @@ def test_hydra_rerun_from_a_pickle_is_refused(tmp_path):
 def test_plugins_the_sweeper_and_launcher_build_are_allowed(data_dir):
     """The project's sweeper, Hydra's launchers and Optuna's samplers pass the check."""
     from summarizer.command import check_command_line
-    from summarizer.train import main
+    from summarizer.commands.train import main
 
     for overrides in (["hparams_search=optuna", "launcher=joblib"],
                       ["launcher=submitit_slurm"],

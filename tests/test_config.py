@@ -14,10 +14,11 @@ from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments
 
-from summarizer.config import EXECUTION_WHITELIST, register_resolvers
 from summarizer.data.module import SampleData, SummarizationData
 from summarizer.loggers import CSVLogger, NoLogger, TensorBoardLogger, WandbLogger
+from summarizer.resolvers import register_resolvers
 from summarizer.sweeps.sweeper import _flatten
+from summarizer.whitelist import EXECUTION_WHITELIST
 from tests.conftest import CONF, compose_train
 
 register_resolvers()

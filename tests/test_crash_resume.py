@@ -19,8 +19,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from summarizer.checkpoints import is_complete_checkpoint, latest_checkpoint, resolve_checkpoint
 from summarizer.errors import SummarizerError
-from summarizer.run_files import is_complete_checkpoint, latest_checkpoint, resolve_checkpoint
 from tests.conftest import read_json, run_train, train_once
 
 # Seeded, five epochs of about two seconds each on a CPU, ROUGE above zero from epoch 2, and the

@@ -13,7 +13,7 @@ import pytest
 import torch
 import transformers
 
-from summarizer.hardware import peak_tflops
+from benchmarks.device_info import peak_tflops
 from tests.conftest import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "gpu_smoke.py"

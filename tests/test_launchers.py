@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from summarizer.run_files import is_complete_checkpoint
+from summarizer.checkpoints import is_complete_checkpoint
 from tests.conftest import compose_train, read_json
 from tests.test_sweeps import sweep, trials
 

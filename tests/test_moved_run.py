@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file, save_file
 
-from summarizer.run_files import path_in_run, relocated_best_checkpoint
+from summarizer.checkpoints import relocated_best_checkpoint
+from summarizer.run_files import path_in_run
 from tests.conftest import read_json, run_train
 from tests.test_crash_resume import make_checkpoint, step
 

@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from summarizer.config import register_resolvers
+from summarizer.commands.predict import checked_data
 from summarizer.errors import SummarizerError
 from summarizer.options import (
     HYDRA_KEYS,
@@ -21,7 +21,7 @@ from summarizer.options import (
     check_options,
     check_training_values,
 )
-from summarizer.predict import checked_data
+from summarizer.resolvers import register_resolvers
 from tests.conftest import CONF
 
 register_resolvers()

@@ -12,10 +12,10 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 from safetensors.torch import save_file
 
-from summarizer.config import register_resolvers
+from summarizer.commands.predict import checked_data
 from summarizer.errors import SummarizerError
 from summarizer.inference import model_dir
-from summarizer.predict import checked_data
+from summarizer.resolvers import register_resolvers
 from tests.conftest import CONF
 
 register_resolvers()

@@ -16,7 +16,6 @@ from transformers import (
     Seq2SeqTrainingArguments,
 )
 
-from summarizer.config import register_resolvers
 from summarizer.data.module import SummarizationData
 from summarizer.reports import curves, run_reports
 from summarizer.reports.config_tree import write_config_tree
@@ -26,6 +25,7 @@ from summarizer.reports.history import best_evaluation, evaluations, train_losse
 from summarizer.reports.model_card import ROUGE_TOKENIZATION, model_card_markdown
 from summarizer.reports.rerun import rerun_command, training_command
 from summarizer.reports.summary import format_duration, summary_markdown
+from summarizer.resolvers import register_resolvers
 from summarizer.rouge import TOKENIZER_MODES
 from tests.conftest import CONF, image_is_a_real_plot
 

@@ -8,14 +8,10 @@ from hydra.errors import InstantiationException
 from hydra.utils import execution_whitelist, instantiate
 from omegaconf import OmegaConf
 
-from summarizer.config import (
-    EXECUTION_WHITELIST,
-    TRUST_REMOTE_CODE_ENV,
-    check_targets,
-    check_trust_remote_code,
-    register_resolvers,
-)
 from summarizer.errors import SummarizerError
+from summarizer.remote_code import TRUST_REMOTE_CODE_ENV, check_trust_remote_code
+from summarizer.resolvers import register_resolvers
+from summarizer.whitelist import EXECUTION_WHITELIST, check_targets
 from tests.conftest import run_train
 from tests.test_validation import task_config
 
@@ -91,7 +87,7 @@ def test_run_with_a_forbidden_target_stops_before_loading_anything(data_dir, tmp
     assert proc.returncode == 2, output
     assert ("The config asks to call training.callbacks.progress._target_=pathlib.Path.write_text, "
             "training.callbacks.evil._target_=shutil.copyfile, which the execution whitelist "
-            "(EXECUTION_WHITELIST in summarizer/config.py) does not allow") in output
+            "(EXECUTION_WHITELIST in summarizer/whitelist.py) does not allow") in output
     assert "Traceback" not in output
     assert "Data sample" not in output and "Built" not in output  # nothing loaded
     assert not copied.exists() and not written.exists()

@@ -39,7 +39,8 @@ def test_train_command_starts_without_torch_or_transformers(flag):
 
 def test_package_api_imports_without_torch_or_transformers():
     script = ("import sys; from summarizer import load_config, train, predict, score, "
-              "write_submission; import summarizer.train, summarizer.predict, summarizer.score; "
+              "write_submission; import summarizer.commands.train, summarizer.commands.predict, "
+              "summarizer.commands.score; "
               "import summarizer as s; assert s.train is train and callable(s.predict); "
               f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
@@ -62,7 +63,8 @@ def test_training_modules_leave_plotting_and_rouge_imports_for_later():
 def build_args(overrides: list[str], tmp_path):
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+    from summarizer.resolvers import register_resolvers
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     register_resolvers()
     cfg = compose_train(overrides)
@@ -303,10 +305,10 @@ def test_the_tokenizer_trained_from_data_is_the_one_of_all_texts_at_once(data_di
     tokenizer is the one a list of every dialogue and summary gives."""
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data import features
     from summarizer.modeling import build_tokenizer
     from summarizer.tokenization import train_tokenizer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     monkeypatch.setattr(features, "CHUNK_ROWS", 64)
     cfg = compose_train(["data.max_train_samples=300"])
@@ -340,9 +342,9 @@ def test_tokenizer_fingerprint_survives_saving_and_tells_tokenizers_apart(tiny_p
 def test_a_tokenizer_trained_from_data_is_reused_with_identical_files(data_dir, tmp_path):
     from hydra.utils import execution_whitelist, instantiate
 
-    from summarizer.config import EXECUTION_WHITELIST
     from summarizer.data.splits import build_split
     from summarizer.modeling import build_tokenizer
+    from summarizer.whitelist import EXECUTION_WHITELIST
 
     cfg = compose_train(["data.max_train_samples=200", "data.max_dev_samples=20"])
     with execution_whitelist(EXECUTION_WHITELIST):

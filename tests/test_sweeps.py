@@ -12,7 +12,7 @@ import pytest
 import yaml
 from matplotlib import image
 
-from summarizer.train import sweep_argv
+from summarizer.commands.train import sweep_argv
 from tests.conftest import read_json
 from tests.postgres import postgres_server
 

@@ -17,15 +17,16 @@ from hydra.utils import execution_whitelist
 from omegaconf import open_dict
 from safetensors.torch import save_file
 
-from summarizer.config import EXECUTION_WHITELIST, register_resolvers
+from summarizer.checkpoints import resolve_checkpoint
+from summarizer.commands.predict import run as run_predict
 from summarizer.data.features import build_dataset
 from summarizer.data.module import SummarizationData
 from summarizer.errors import SummarizerError
 from summarizer.inference import model_dir
 from summarizer.options import check_best_metric, check_training_values
-from summarizer.predict import run as run_predict
-from summarizer.run_files import resolve_checkpoint
+from summarizer.resolvers import register_resolvers
 from summarizer.tokenization import train_tokenizer
+from summarizer.whitelist import EXECUTION_WHITELIST
 from tests.conftest import CONF, ROOT, compose_train
 
 register_resolvers()

@@ -7,7 +7,6 @@ of the most similar train dialogue, and the most frequent train summary.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import re
 from collections import Counter
@@ -16,15 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from summarizer.data.io import read_csv
+from summarizer.metric_names import ROUGE_METRICS
 from summarizer.rouge import DEFAULT_TOKENIZER, TOKENIZER_MODES, rouge
 
 BASELINES = ("first_turn", "nearest_train", "most_frequent")
 _SPEAKER = re.compile(r"^#Person\d+#:\s*")
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def first_turn(dialogue: str) -> str:
@@ -44,14 +40,16 @@ def _tfidf(docs: Sequence[list[str]], vocab: dict[str, int], idf: np.ndarray) ->
 
 
 def nearest_train(train_dialogues: Sequence[str], queries: Sequence[str]) -> list[int]:
-    """Index of the most cosine-similar train dialogue (whitespace tokens, smoothed TF-IDF) per query."""
-    train_tokens = [d.split() for d in train_dialogues]
-    df = Counter(token for tokens in train_tokens for token in set(tokens))
-    vocab = {token: i for i, token in enumerate(sorted(df))}
-    n = len(train_tokens)
-    idf = np.array([math.log((1 + n) / (1 + df[token])) + 1 for token in sorted(df)])
-    similarity = _tfidf([q.split() for q in queries], vocab, idf) @ _tfidf(train_tokens, vocab, idf).T
-    return [int(i) for i in similarity.argmax(axis=1)]
+    """Index of the most cosine-similar train dialogue (whitespace tokens, smoothed TF-IDF) per
+    query."""
+    train_tokens = [dialogue.split() for dialogue in train_dialogues]
+    doc_freq = Counter(token for tokens in train_tokens for token in set(tokens))
+    vocab = {token: index for index, token in enumerate(sorted(doc_freq))}
+    docs = len(train_tokens)
+    idf = np.array([math.log((1 + docs) / (1 + doc_freq[token])) + 1 for token in sorted(doc_freq)])
+    queries_tfidf = _tfidf([query.split() for query in queries], vocab, idf)
+    similarity = queries_tfidf @ _tfidf(train_tokens, vocab, idf).T
+    return [int(index) for index in similarity.argmax(axis=1)]
 
 
 def baseline_scores(data_dir: str | Path,
@@ -59,14 +57,14 @@ def baseline_scores(data_dir: str | Path,
     """ROUGE (rouge1, rouge2, rougeL, rouge_sum) on `data_dir`/dev.csv of each baseline, in the
     ROUGE mode a model on this data is scored with (`data.rouge_tokenizer`)."""
     data_dir = Path(data_dir)
-    train, dev = _read(data_dir / "train.csv"), _read(data_dir / "dev.csv")
-    references = [row["summary"] for row in dev]
-    train_summaries = [row["summary"] for row in train]
+    train, dev = read_csv(data_dir / "train.csv"), read_csv(data_dir / "dev.csv")
+    references = dev["summary"].tolist()
+    train_summaries = train["summary"].tolist()
     counts = Counter(train_summaries)
     most_frequent = max(counts, key=counts.__getitem__)  # ties: the first in file order
-    nearest = nearest_train([row["dialogue"] for row in train], [row["dialogue"] for row in dev])
+    nearest = nearest_train(train["dialogue"].tolist(), dev["dialogue"].tolist())
     predictions = {
-        "first_turn": [first_turn(row["dialogue"]) for row in dev],
+        "first_turn": [first_turn(dialogue) for dialogue in dev["dialogue"]],
         "nearest_train": [train_summaries[i] for i in nearest],
         "most_frequent": [most_frequent] * len(dev),
     }
@@ -75,14 +73,16 @@ def baseline_scores(data_dir: str | Path,
 
 def markdown_table(scores: dict[str, dict[str, float]]) -> str:
     lines = ["| baseline | ROUGE-1 | ROUGE-2 | ROUGE-L | rouge_sum |", "|---|---:|---:|---:|---:|"]
-    for name, s in scores.items():
-        lines.append(f"| {name} | {s['rouge1']:.2f} | {s['rouge2']:.2f} | {s['rougeL']:.2f} | {s['rouge_sum']:.2f} |")
+    for name, baseline in scores.items():
+        cells = " | ".join(f"{baseline[metric]:.2f}" for metric in ROUGE_METRICS)
+        lines.append(f"| {name} | {cells} |")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Dev ROUGE of trivial summarization baselines.")
-    parser.add_argument("--dir", default="data/sample", help="directory with train.csv and dev.csv (default: data/sample)")
+    parser.add_argument("--dir", default="data/sample",
+                        help="directory with train.csv and dev.csv (default: data/sample)")
     parser.add_argument("--rouge-tokenizer", default=DEFAULT_TOKENIZER, choices=TOKENIZER_MODES,
                         help="ROUGE mode, as data.rouge_tokenizer (default: whitespace)")
     args = parser.parse_args(argv)

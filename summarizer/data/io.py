@@ -1,4 +1,8 @@
-"""Reading data tables (CSV, JSON, JSONL) with errors that name the file and what to do."""
+"""Reading data tables (CSV, JSON, JSONL) with errors that name the file and what to do.
+
+`read_csv` is the one way the project reads a CSV: data splits, files to score, baselines, the
+CSV logger's own file.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from summarizer.errors import SummarizerError
 from summarizer.atomic_files import write_text_atomic
+from summarizer.errors import SummarizerError
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """Every cell as a string, an empty cell as "" (not NaN), quoted newlines and commas kept.
+
+    UTF-8, with or without the byte-order mark spreadsheet programs put in front ("utf-8-sig"
+    skips it, so the first column is not named "\\ufefffname"). pandas' errors pass through:
+    each caller names the file's role in its own message.
+    """
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                       encoding="utf-8-sig")
+
 
 READERS = {
-    ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8"),
+    ".csv": read_csv,
     ".json": lambda p: pd.read_json(p, dtype=str, encoding="utf-8"),
     ".jsonl": lambda p: pd.read_json(p, lines=True, dtype=str, encoding="utf-8"),
 }

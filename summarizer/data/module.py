@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from summarizer.data import sample
 from summarizer.data.io import read_table, require_columns
 from summarizer.errors import SummarizerError
 from summarizer.rouge import DEFAULT_TOKENIZER, TOKENIZER_MODES
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "dev", "test")
 EMPTY_ROWS = ("drop", "fail")
 # How many offending rows a message names; the count says how many there are in all.
 SHOWN_ROWS = 5
@@ -143,7 +143,5 @@ class SampleData(SummarizationData):
     """The bundled Korean sample: generated into `dir` on first use, byte-identical every time."""
 
     def load(self, split: str, for_prediction: bool = False) -> pd.DataFrame:
-        from summarizer.data import sample
-
         sample.ensure(self.dir)
         return super().load(split, for_prediction)

@@ -12,7 +12,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from summarizer.atomic_files import write_text_atomic
-from summarizer.config import to_container
+from summarizer.config_keys import to_container
 from summarizer.secrets import redact
 
 FILENAME = "config_tree.txt"

@@ -8,14 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from summarizer.atomic_files import write_bytes_atomic
-from summarizer.reports.history import (
-    ROUGE_KEYS,
-    ROUGE_NAMES,
-    best_evaluation,
-    evaluations,
-    format_epoch,
-    train_losses,
-)
+from summarizer.metric_names import EVAL_ROUGE_METRICS, EVAL_ROUGEL, ROUGE_LABELS
+from summarizer.reports.history import best_evaluation, evaluations, format_epoch, train_losses
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -57,18 +51,18 @@ def learning_curves(log_history: Sequence[dict], metric: str | None, greater_is_
     loss_axes.set(xlabel="step", ylabel="loss", title="Loss")
     loss_axes.grid(alpha=0.3)
 
-    rouge_keys = [key for key in ROUGE_KEYS if any(key in e for e in evals)]
+    rouge_keys = [key for key in EVAL_ROUGE_METRICS if any(key in e for e in evals)]
     for key in rouge_keys:
         points = [(e["epoch"], e[key]) for e in evals if key in e]
         # Dashed ROUGE-L stays visible where it equals ROUGE-1 (short summaries often do).
-        rouge_axes.plot(*zip(*points, strict=True), marker="o", label=ROUGE_NAMES[key],
-                        linestyle="--" if key == "eval_rougeL" else "-")
+        rouge_axes.plot(*zip(*points, strict=True), marker="o", label=ROUGE_LABELS[key],
+                        linestyle="--" if key == EVAL_ROUGEL else "-")
     if best is not None:
         rouge_axes.axvline(best["epoch"], color="gray", linestyle="--")
         if metric in rouge_keys:
             rouge_axes.plot(best["epoch"], best[metric], marker="*", markersize=16, color="crimson",
                             linestyle="none",
-                            label=f"best {ROUGE_NAMES[metric]} {best[metric]:.2f} "
+                            label=f"best {ROUGE_LABELS[metric]} {best[metric]:.2f} "
                                   f"(epoch {format_epoch(best['epoch'])})")
     if rouge_keys:
         rouge_axes.legend()

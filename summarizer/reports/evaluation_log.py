@@ -6,6 +6,13 @@ import logging
 
 from transformers import TrainerCallback, TrainingArguments
 
+from summarizer.metric_names import (
+    EVAL_PREFIX,
+    EVAL_ROUGE1,
+    EVAL_ROUGE2,
+    EVAL_ROUGE_SUM,
+    EVAL_ROUGEL,
+)
 from summarizer.reports.history import best_evaluation, format_epoch
 
 log = logging.getLogger(__name__)
@@ -28,16 +35,16 @@ def evaluation_line(metrics: dict, epoch: float, epochs: float, metric: str | No
     """
     head = f"epoch {format_epoch(epoch)}/{format_epoch(epochs)}: "
     parts = [f"{head}eval loss {metrics['eval_loss']:.4f}"]
-    if all(key in metrics for key in ("eval_rouge1", "eval_rouge2", "eval_rougeL")):
-        parts.append(f"ROUGE-1/2/L {metrics['eval_rouge1']:.2f} / {metrics['eval_rouge2']:.2f} / "
-                     f"{metrics['eval_rougeL']:.2f}")
-    if "eval_rouge_sum" in metrics:
-        parts.append(f"rouge_sum {metrics['eval_rouge_sum']:.2f}")
+    if all(key in metrics for key in (EVAL_ROUGE1, EVAL_ROUGE2, EVAL_ROUGEL)):
+        parts.append(f"ROUGE-1/2/L {metrics[EVAL_ROUGE1]:.2f} / {metrics[EVAL_ROUGE2]:.2f} / "
+                     f"{metrics[EVAL_ROUGEL]:.2f}")
+    if EVAL_ROUGE_SUM in metrics:
+        parts.append(f"rouge_sum {metrics[EVAL_ROUGE_SUM]:.2f}")
     if metric is not None and best is not None:
         if best["step"] == metrics.get("step"):
             parts.append("new best")
         else:
-            parts.append(f"best so far {best[metric]:.2f} ({metric.removeprefix('eval_')}) "
+            parts.append(f"best so far {best[metric]:.2f} ({metric.removeprefix(EVAL_PREFIX)}) "
                          f"at epoch {format_epoch(best['epoch'])}")
     return ", ".join(parts)
 

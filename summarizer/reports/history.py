@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-ROUGE_KEYS = ("eval_rouge1", "eval_rouge2", "eval_rougeL", "eval_rouge_sum")
-ROUGE_NAMES = {"eval_rouge1": "ROUGE-1", "eval_rouge2": "ROUGE-2", "eval_rougeL": "ROUGE-L",
-               "eval_rouge_sum": "rouge_sum"}
-
 
 def train_losses(log_history: Sequence[dict]) -> list[dict]:
     """The periodic training logs (`loss` at `step`), not the end-of-training `train_loss`."""

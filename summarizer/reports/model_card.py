@@ -7,15 +7,14 @@ from pathlib import Path
 import transformers
 import yaml
 
+from summarizer.metric_names import EVAL_PREFIX, ROUGE_LABELS, ROUGE_METRICS
 from summarizer.reports.facts import RunFacts
-from summarizer.reports.history import ROUGE_NAMES
 from summarizer.reports.rerun import shown_command
 from summarizer.reports.summary import best_epoch_text, metric_rows
 
 FILENAME = "README.md"
 # model-index metric types for the final dev metrics.
-METRIC_TYPES = {"eval_rouge1": "rouge1", "eval_rouge2": "rouge2", "eval_rougeL": "rougeL",
-                "eval_rouge_sum": "rouge_sum", "eval_loss": "loss"}
+METRIC_TYPES = {EVAL_PREFIX + name: name for name in (*ROUGE_METRICS, "loss")}
 # What the tokens of each ROUGE mode are (docs/rouge.md), for readers of the card on the hub.
 ROUGE_TOKENIZATION = {
     "whitespace": "whitespace tokens, Hangul kept",
@@ -37,7 +36,7 @@ def front_matter(facts: RunFacts) -> dict:
     # The hub reads `base_model` as a repository id; a local directory is named in the text only.
     if facts.base_model and not Path(facts.base_model).exists():
         card["base_model"] = facts.base_model
-    metrics = [{"type": kind, "name": ROUGE_NAMES.get(key, "eval loss"),
+    metrics = [{"type": kind, "name": ROUGE_LABELS.get(key, "eval loss"),
                 "value": round(float(facts.metrics[key]), 4)}
                for key, kind in METRIC_TYPES.items() if key in facts.metrics]
     card["model-index"] = [{

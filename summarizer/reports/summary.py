@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from summarizer.metric_names import ROUGE_LABELS
 from summarizer.reports.curves import FILENAME as CURVES
 from summarizer.reports.facts import RunFacts
-from summarizer.reports.history import ROUGE_NAMES, format_epoch
+from summarizer.reports.history import format_epoch
 from summarizer.reports.rerun import shown_command
 
 FILENAME = "summary.md"
@@ -36,7 +37,7 @@ def best_epoch_text(facts: RunFacts) -> str:
 
 def metric_rows(metrics: dict) -> list[tuple[str, str]]:
     """The final dev metrics present in `metrics`, as (name, formatted value) rows."""
-    rows = [(ROUGE_NAMES[key], f"{metrics[key]:.2f}") for key in ROUGE_NAMES if key in metrics]
+    rows = [(ROUGE_LABELS[key], f"{metrics[key]:.2f}") for key in ROUGE_LABELS if key in metrics]
     if "eval_loss" in metrics:
         rows.append(("eval loss", f"{metrics['eval_loss']:.4f}"))
     if "eval_gen_len" in metrics:

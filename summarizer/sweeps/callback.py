@@ -6,7 +6,9 @@ import logging
 
 from transformers import TrainerCallback
 
-from summarizer.sweeps.trial import OBJECTIVE, TrialSlot
+from summarizer.metric_names import OBJECTIVE
+from summarizer.multirun import multirun_job
+from summarizer.sweeps.trial import TrialSlot, registered_slot
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +30,10 @@ class TrialReportCallback(TrainerCallback):
             log.info("Trial %d pruned after epoch %d (%s %.2f is worse than earlier trials "
                      "at this epoch); keeping its best checkpoint so far.",
                      self.slot.trial.number, epoch, OBJECTIVE, metrics[OBJECTIVE])
+
+
+def trial_callbacks() -> list[TrainerCallback]:
+    """The callbacks of this job's trial, or none outside a sweep."""
+    job = multirun_job()
+    slot = registered_slot(job.number) if job is not None else None
+    return [TrialReportCallback(slot)] if slot is not None else []

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
+
+from summarizer.multirun import multirun_job
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def visible_gpus() -> list[str]:
     """
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is None:
-        import torch
+        import torch  # heavy: only to count GPUs nobody listed
 
         return [str(i) for i in range(torch.cuda.device_count())]
     gpus = []
@@ -103,20 +104,21 @@ def use_sweep_slot() -> Slot | None:
 
 
 def _claim_devices() -> tuple[Slot, IO, str] | None:
-    if not HydraConfig.initialized():
+    job = multirun_job()
+    if job is None:
         return None
     hydra_cfg = HydraConfig.get()
-    if hydra_cfg.mode != RunMode.MULTIRUN or hydra_cfg.launcher.get("_target_") != JOBLIB_LAUNCHER:
+    if hydra_cfg.launcher.get("_target_") != JOBLIB_LAUNCHER:
         return None
-    from joblib import effective_n_jobs
+    from joblib import effective_n_jobs  # installed with the joblib launcher only
 
     trials_at_once = effective_n_jobs(hydra_cfg.launcher.n_jobs)
-    index, handle = claim_slot(Path(hydra_cfg.sweep.dir) / ".slots" / socket.gethostname())
+    index, handle = claim_slot(Path(job.sweep_dir) / ".slots" / socket.gethostname())
     gpus = visible_gpus()
     slot = slot_devices(index, trials_at_once, gpus, cpu_count())
     if slot.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = slot.gpu
-    import torch
+    import torch  # heavy: joblib workers only
 
     torch.set_num_threads(slot.threads)
     shared = " (shared: more trials at once than GPUs)" if 0 < len(gpus) < trials_at_once else ""

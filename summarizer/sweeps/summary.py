@@ -22,12 +22,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from summarizer.atomic_files import write_bytes_atomic, write_text_atomic
+from summarizer.metric_names import EVAL_ROUGE_METRICS, OBJECTIVE
 from summarizer.reports.rerun import rerun_command
-from summarizer.sweeps.trial import OBJECTIVE
 
 log = logging.getLogger(__name__)
 
-METRICS = ("eval_rouge1", "eval_rouge2", "eval_rougeL", "eval_rouge_sum")
 HISTORY_PLOT = "optimization_history.png"
 # Sweep parameters that get a plot of the objective against them, and their x-axis scale.
 PARAM_PLOTS = {"training.learning_rate": ("objective_vs_learning_rate.png", "log"),
@@ -43,13 +42,13 @@ def trial_rows(trials: list, param_names: list[str]) -> pd.DataFrame:
         row.update({name: t.params.get(name, attrs.get(name)) for name in param_names})
         row["value"] = t.value if t.value is not None else attrs.get("objective")
         row["failure_reason"] = attrs.get("failure_reason", "")
-        row.update({m: attrs.get(m) for m in METRICS})
+        row.update({m: attrs.get(m) for m in EVAL_ROUGE_METRICS})
         row["epochs"] = attrs.get("epochs", len(t.intermediate_values) or None)
         row["runtime_s"] = attrs.get("runtime_s")
         row["run_dir"] = attrs.get("run_dir", "")
         rows.append(row)
     return pd.DataFrame(rows, columns=["trial", "job", *param_names, "state", "value",
-                                       "failure_reason", *METRICS, "epochs", "runtime_s",
+                                       "failure_reason", *EVAL_ROUGE_METRICS, "epochs", "runtime_s",
                                        "run_dir"])
 
 

@@ -41,9 +41,12 @@ from hydra_plugins.hydra_optuna_sweeper._impl import (
 from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from omegaconf import DictConfig, OmegaConf
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from summarizer.run_files import CHECKPOINT_PREFIX
+from summarizer.checkpoints import CHECKPOINT_PREFIX
+from summarizer.metric_names import EVAL_ROUGE_METRICS
 from summarizer.secrets import redact_files, secret_values
 from summarizer.sweeps import trial as trial_slots
 
@@ -211,14 +214,12 @@ class _Sweep(OptunaSweeperImpl):
     def _record(self, study: optuna.Study, trial: optuna.Trial, ret, slot, job: int,
                 seconds: float) -> TrialState:
         """Tell the study how the trial ended and keep what the summary shows as user attrs."""
-        from summarizer.sweeps.summary import METRICS
-
         run_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir) if ret.hydra_cfg else None
         trial.set_user_attr("job", job)
         trial.set_user_attr("run_dir", str(run_dir) if run_dir else "")
         trial.set_user_attr("runtime_s", round(seconds, 1))
         metrics = _read_metrics(run_dir)
-        for name in METRICS:
+        for name in EVAL_ROUGE_METRICS:
             if name in metrics:
                 trial.set_user_attr(name, metrics[name])
         if "epoch" in metrics:
@@ -278,9 +279,6 @@ def _storage(url: str | None):
         return None
     if not str(url).startswith(JOURNAL_PREFIX):
         return _database_storage(str(url))
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
     path = Path(str(url)[len(JOURNAL_PREFIX):])
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
@@ -290,6 +288,7 @@ def _database_storage(url: str, attempts: int = 5):
     """Optuna's storage in a database. Sweep workers started together on an empty server
     database race to create its tables, and PostgreSQL answers the losers with a duplicate key
     (`pg_type_typname_nsp_index`) or an existing table; by the next attempt the tables are there."""
+    # A database storage alone needs SQLAlchemy: loaded for it only.
     from optuna.storages import RDBStorage
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 

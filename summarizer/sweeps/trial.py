@@ -1,7 +1,9 @@
-"""The job's side of a sweep: report each evaluation to its Optuna trial, prune when told to.
+"""The trials a sweep is running, by Hydra job number: how a training run finds its trial.
 
 The sweeper registers every trial it launches under its Hydra job number; a training run that
-finds its job number here reports to that trial. That needs the job to run in the sweeper's
+finds its job number here reports each evaluation to that trial (`sweeps/callback.py`), which
+may prune it. Kept free of transformers: the sweeper plugin, which Hydra loads on every
+command, imports this module. That needs the job to run in the sweeper's
 process (Hydra's basic launcher). With other launchers (launcher=joblib, submitit) jobs run in
 other processes and find no trial here: they train without reports, and the sweeper refuses a
 pruner.
@@ -10,12 +12,6 @@ pruner.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from transformers import TrainerCallback
-
-OBJECTIVE = "eval_rouge_sum"
 
 
 @dataclass
@@ -36,16 +32,6 @@ def release(job_num: int) -> TrialSlot | None:
     return _ACTIVE.pop(job_num, None)
 
 
-def current_callbacks() -> list[TrainerCallback]:
-    """The callbacks of this job's trial, or none outside a sweep."""
-    from hydra.core.hydra_config import HydraConfig
-
-    # Imported here: Hydra loads this module with the sweeper plugin on every command, and
-    # `--help` or `--cfg job` must not pay for importing transformers.
-    from summarizer.sweeps.callback import TrialReportCallback
-
-    if not _ACTIVE or not HydraConfig.initialized():
-        return []
-    num = HydraConfig.get().job.get("num")
-    slot = _ACTIVE.get(num) if num is not None else None
-    return [TrialReportCallback(slot)] if slot is not None else []
+def registered_slot(job_num: int | None) -> TrialSlot | None:
+    """The trial the sweeper registered for job `job_num` in this process, if any."""
+    return _ACTIVE.get(job_num) if job_num is not None else None
