@@ -201,7 +201,8 @@ Dialogues = str | Sequence[str] | pd.Series | pd.DataFrame
 def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *,
             text_column: str = "dialogue", summary_column: str = "summary",
             batch_size: int = 32, max_source_length: int | None = None,
-            split: str | None = None, **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
+            split: str | None = None,
+            **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
     """Summaries of `dialogues` by a trained model, in the shape and order they came in.
 
     `model`: a run directory (its `final_model/`), a model directory, or a `TrainResult`.
@@ -244,7 +245,8 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
 
 def _trained_source_length(path: Path, directory: Path, tokenizer) -> int:
     """The run's `data.max_source_length`, else what the tokenizer or model config allow."""
-    for config_file in (path / ".hydra" / "config.yaml", directory.parent / ".hydra" / "config.yaml"):
+    for run in (path, directory.parent):
+        config_file = run / ".hydra" / "config.yaml"
         if config_file.is_file():
             length = OmegaConf.load(config_file).get("data", {}).get("max_source_length")
             if length:
@@ -290,7 +292,8 @@ def write_submission(summaries: pd.DataFrame | Sequence[str], path: str | os.Pat
 
 
 def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
-          references: str | os.PathLike[str] | pd.DataFrame | Sequence[str] | Sequence[Sequence[str]],
+          references: (str | os.PathLike[str] | pd.DataFrame | Sequence[str]
+                       | Sequence[Sequence[str]]),
           *, tokenizer: str = "whitespace", reference_columns: Sequence[str] | str | None = None,
           prediction_column: str | None = None) -> dict[str, Any]:
     """ROUGE as `python -m summarizer.score` computes it (the same dict as its JSON).

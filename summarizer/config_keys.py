@@ -42,6 +42,6 @@ def _value_at(cfg: DictConfig, raw: Any, path: tuple) -> Any:
     try:
         for part in path:
             node = node[part]
-    except Exception:  # e.g. `${hydra:...}` outside a running job
+    except Exception:  # noqa: BLE001 - any unresolvable value, e.g. `${hydra:...}` outside a job
         return written
     return node

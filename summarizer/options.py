@@ -251,8 +251,8 @@ def check_best_metric(args: DictConfig) -> None:
     if name is None:
         raise SummarizerError(
             f"training.args.metric_for_best_model={metric} is not a metric the evaluation "
-            f"reports; use one of {', '.join(EVAL_PREFIX + name for name in EVAL_METRICS)} (the eval_ "
-            "prefix is optional)."
+            f"reports; use one of {', '.join(EVAL_PREFIX + name for name in EVAL_METRICS)} "
+            "(the eval_ prefix is optional)."
         )
     greater = args.get("greater_is_better")
     if (name == "loss" and greater) or (name.startswith("rouge") and greater is False):

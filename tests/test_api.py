@@ -27,15 +27,16 @@ def test_load_config_composes_what_the_command_runs(data_dir):
     job = [key for key in theirs if key != "hydra"]
     assert OmegaConf.to_container(OmegaConf.masked_copy(ours, job)) == \
         OmegaConf.to_container(OmegaConf.masked_copy(theirs, job))
-    assert ours.hydra.run.dir.startswith("outputs/baseline_kobart/") and ours.hydra.job.name == "train"
+    assert ours.hydra.run.dir.startswith("outputs/baseline_kobart/")
+    assert ours.hydra.job.name == "train"
     assert ours.model.name == "kobart" and ours.training.epochs == 2
     assert list(ours.hydra.overrides.task) == ["experiment=baseline_kobart", *overrides]
 
 
 def test_command_modules_do_not_hide_the_functions():
-    import summarizer.commands.predict  # noqa: F401
-    import summarizer.commands.score  # noqa: F401
-    import summarizer.commands.train  # noqa: F401
+    import summarizer.commands.predict
+    import summarizer.commands.score
+    import summarizer.commands.train
 
     assert summarizer.train is train and summarizer.predict is predict
     assert summarizer.score is score
@@ -71,7 +72,7 @@ def monkeypatch_module():
 def test_train_twice_in_one_process(two_runs):
     first, second = two_runs
     assert isinstance(first, TrainResult) and first.run_dir != second.run_dir
-    for result, lr in zip(two_runs, (1e-3, 3e-3)):
+    for result, lr in zip(two_runs, (1e-3, 3e-3), strict=True):
         run_dir = result.run_dir
         assert run_dir.is_absolute() and (run_dir / ".hydra" / "config.yaml").is_file()
         assert OmegaConf.load(run_dir / ".hydra" / "config.yaml").training.learning_rate == lr
@@ -121,7 +122,7 @@ def test_predict_keeps_the_shape_and_order(trained_run, data_dir):
     # batches may flip a rare near-tie in greedy decoding.
     final = pd.read_csv(trained_run / "dev_predictions.csv", keep_default_na=False)
     expected_predictions = final.set_index("fname").loc[frame["fname"], "prediction"].tolist()
-    assert sum(a == b for a, b in zip(as_list, expected_predictions)) >= 10
+    assert sum(a == b for a, b in zip(as_list, expected_predictions, strict=True)) >= 10
 
 
 def test_predict_from_a_dataframe_to_a_submission(trained_run, data_dir, tmp_path):
@@ -142,7 +143,8 @@ def test_score_equals_the_command(tmp_path, data_dir):
     pred.to_csv(tmp_path / "pred.csv", index=False)
     dev.to_csv(tmp_path / "ref.csv", index=False)
     out = tmp_path / "scores.json"
-    proc = subprocess.run([sys.executable, "-m", "summarizer.score", f"predictions={tmp_path / 'pred.csv'}",
+    proc = subprocess.run([sys.executable, "-m", "summarizer.score",
+                           f"predictions={tmp_path / 'pred.csv'}",
                            f"references={tmp_path / 'ref.csv'}", f"output={out}",
                            f"hydra.run.dir={tmp_path / 'log'}"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=300)

@@ -1,4 +1,5 @@
-"""Every config group option composes, its `_target_`s instantiate, and overrides reach the trainer."""
+"""Every config group option composes, its `_target_`s instantiate, and overrides reach the
+trainer."""
 
 from __future__ import annotations
 
@@ -161,7 +162,8 @@ def test_each_model_searches_learning_rates_around_its_own():
 
 
 def test_search_space_overrides_on_the_command_line_win():
-    tiny = search_space(['hydra.sweeper.params.training.learning_rate="tag(log,interval(1e-4,1e-3))"',
+    tiny = search_space([('hydra.sweeper.params.training.learning_rate='
+                          '"tag(log,interval(1e-4,1e-3))"'),
                          '+hydra.sweeper.params.training.weight_decay="choice(0.0,0.1)"'])
     assert tiny == {
         "training.learning_rate": FloatDistribution(1e-4, 1e-3, log=True),

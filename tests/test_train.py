@@ -70,7 +70,8 @@ def test_reported_rouge_equals_an_independent_computation(trained_run, data_dir)
     assert predictions["fname"].tolist() == dev["fname"].tolist()
     assert predictions["reference"].tolist() == dev["summary"].tolist()
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=SplitTokenizer())
-    scores = [scorer.score(ref, pred) for ref, pred in zip(dev["summary"], predictions["prediction"])]
+    scores = [scorer.score(ref, pred)
+              for ref, pred in zip(dev["summary"], predictions["prediction"], strict=True)]
     expected = {k: 100 * sum(s[k].fmeasure for s in scores) / len(scores)
                 for k in ("rouge1", "rouge2", "rougeL")}
     metrics = read_json(trained_run / "metrics.json")
@@ -173,7 +174,8 @@ def test_reports_hide_the_configs_secrets(trained_run):
 
 
 def test_resume_continues_from_a_checkpoint(trained_run, tmp_path):
-    checkpoint = sorted(trained_run.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[-1]
+    checkpoint = sorted(trained_run.glob("checkpoint-*"),
+                        key=lambda path: int(path.name.split("-")[1]))[-1]
     step = int(checkpoint.name.split("-")[1])
     run_dir = tmp_path / "resumed"
     args = [a for a in SHARED_RUN_ARGS if not a.startswith("training.epochs")]
@@ -201,7 +203,8 @@ def test_seed_makes_cpu_runs_reproducible(data_dir, tmp_path):
         run_train(["debug=fast", "seed=3"], run_dir)
     first, second = (read_json(r / "metrics.json") for r in runs)
     assert first["eval_loss"] == second["eval_loss"]
-    assert (runs[0] / "dev_predictions.csv").read_text() == (runs[1] / "dev_predictions.csv").read_text()
+    first_rows, second_rows = ((run / "dev_predictions.csv").read_text() for run in runs)
+    assert first_rows == second_rows
 
 
 def test_wandb_offline_run_is_written_and_finished(data_dir, tmp_path):
@@ -224,7 +227,8 @@ def test_wandb_offline_run_is_written_and_finished(data_dir, tmp_path):
 
 @pytest.mark.parametrize("override,expected", [
     ("data.train_file=missing.csv", ["missing.csv", "data.train_file"]),
-    ("data.summary_column=abstract", ["train.csv", "'abstract'", "data.summary_column", "'dialogue'"]),
+    ("data.summary_column=abstract",
+     ["train.csv", "'abstract'", "data.summary_column", "'dialogue'"]),
 ])
 def test_bad_data_stops_with_a_clear_message(data_dir, tmp_path, override, expected):
     proc = run_train(["debug=fast", override], tmp_path / "run", check=False)
@@ -251,9 +255,9 @@ def test_kobart_trains_from_a_local_directory(data_dir, tmp_path):
 
     local = build_kobart_like_dir(tmp_path / "kobart-base-v2")
     run_dir = tmp_path / "run"
-    run_train(["model=kobart", f"model.name_or_path={local}", "debug=fast", "data.max_train_samples=400",
-               "training.epochs=6", "training.learning_rate=3e-3", "training.generation.max_length=24",
-               "training.early_stopping_patience=6"], run_dir)
+    run_train(["model=kobart", f"model.name_or_path={local}", "debug=fast",
+               "data.max_train_samples=400", "training.epochs=6", "training.learning_rate=3e-3",
+               "training.generation.max_length=24", "training.early_stopping_patience=6"], run_dir)
     metrics = read_json(run_dir / "metrics.json")
     assert metrics["epoch"] == 6.0 and metrics["eval_rouge_sum"] > 0
     # Generated tags reach dev_predictions.csv with their particle attached (`#Person2#는`):
