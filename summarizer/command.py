@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra._internal.hydra import Hydra
 from hydra._internal.utils import (
+    _run_hydra,
     create_automatic_config_search_path,
     detect_calling_file_or_module_from_task_function,
     detect_task_name,
@@ -30,6 +30,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.types import RunMode
+from hydra.utils import execution_whitelist
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
@@ -71,19 +72,29 @@ def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], C
                               config_name)
                 sys.exit(1)
 
-        hydra_main = hydra.main(config_path=str(CONF_DIR), config_name=config_name,
-                                execution_whitelist=EXECUTION_WHITELIST)(job)
-
         @functools.wraps(task)
-        def main() -> Any:
+        def main(argv: Sequence[str] | None = None) -> None:
+            """Run the command for `argv`, the command line as `sys.argv` holds it (the
+            default), program name first."""
+            args = list(sys.argv if argv is None else argv)[1:]
             with user_errors_exit():
-                check_command_line(config_name, sys.argv[1:], task)
-            return hydra_main()
+                check_command_line(config_name, args, task)
+            _run_hydra_with(config_name, args, job)
 
         main.config_name = config_name
         return main
 
     return decorate
+
+
+def _run_hydra_with(config_name: str, args: list[str], job: Callable[[DictConfig], Any]) -> None:
+    """What `@hydra.main` runs, given the arguments instead of reading them from `sys.argv`, so
+    a command can change what it runs (train: a sweep preset adds --multirun) without
+    rewriting the process's `sys.argv`."""
+    parser = get_args_parser()
+    with execution_whitelist(EXECUTION_WHITELIST):
+        _run_hydra(args=parser.parse_intermixed_args(args), args_parser=parser, task_function=job,
+                   config_path=str(CONF_DIR), config_name=config_name)
 
 
 def _mask_saved_secrets(cfg: DictConfig, hydra_cfg: DictConfig) -> None:

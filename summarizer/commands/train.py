@@ -46,7 +46,7 @@ def sweep_argv(argv: list[str]) -> list[str]:
 
 def run_command() -> None:
     """What `python -m summarizer.train` runs."""
-    sys.argv = sweep_argv(sys.argv)
+    argv = sweep_argv(sys.argv)
     with user_errors_exit():
-        check_launch(sys.argv)
-    main()
+        check_launch(argv)
+    main(argv)
