@@ -205,24 +205,29 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
             **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
     """Summaries of `dialogues` by a trained model, in the shape and order they came in.
 
-    `model`: a run directory (its `final_model/`), a model directory, or a `TrainResult`.
+    `model`: a run directory (its `final_model/`), a model directory, or a `TrainResult`;
+    seq2seq or causal, merged or a LoRA adapter saved without merging (loaded on its base).
     A string gives a string, a list a list, a Series a Series with the same index, and a
     DataFrame a copy with a `summary_column` added (dialogues read from `text_column`).
-    `max_source_length` defaults to the training run's `data.max_source_length`; `split` names
-    the dialogues in the log line that counts truncated ones; `generation`
-    (`num_beams=4`, `max_length=100`, ...) overrides the generation config saved with the model.
+    `max_source_length` defaults to the training run's `data.max_source_length` (for a causal
+    model it bounds the whole prompt); `split` names the dialogues in the log line that counts
+    truncated ones; `generation` (`num_beams=4`, `max_length=100`, ...) overrides the generation
+    config saved with the model. A causal model reads `max_length` as the summary's length
+    (`max_new_tokens`), as a seq2seq model does, and gets the prompt it was trained with.
     """
     # Imported here: inference loads transformers, which `import summarizer` must not.
-    from summarizer.inference import load_model, model_dir, summarize
+    from summarizer.inference import load_model, load_prompt, model_dir, summarize
 
     path = model.run_dir if isinstance(model, TrainResult) else Path(model)
     loaded, tokenizer = load_model(path)
+    prompt = None if loaded.config.is_encoder_decoder else load_prompt(path, tokenizer)
     if max_source_length is None:
-        max_source_length = _trained_source_length(path, model_dir(path), tokenizer)
+        max_source_length = _trained_source_length(path, model_dir(path), tokenizer,
+                                                   loaded.config)
 
     def run(texts: list[str]) -> list[str]:
         summaries = summarize(loaded, tokenizer, texts, max_source_length, batch_size,
-                              split=split, **generation)
+                              split=split, prompt=prompt, **generation)
         warn_if_degenerate(summaries, f"the {split or 'predicted'} summaries", stacklevel=3)
         return summaries
 
@@ -243,8 +248,8 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
     return run([str(d) for d in dialogues])
 
 
-def _trained_source_length(path: Path, directory: Path, tokenizer) -> int:
-    """The run's `data.max_source_length`, else what the tokenizer or model config allow."""
+def _trained_source_length(path: Path, directory: Path, tokenizer, config) -> int:
+    """The run's `data.max_source_length`, else what the tokenizer or model `config` allow."""
     for run in (path, directory.parent):
         config_file = run / ".hydra" / "config.yaml"
         if config_file.is_file():
@@ -254,9 +259,7 @@ def _trained_source_length(path: Path, directory: Path, tokenizer) -> int:
     limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(limit, int) and 0 < limit < 100_000:
         return limit
-    from transformers import AutoConfig  # heavy, and needed only without a saved length
-
-    return int(AutoConfig.from_pretrained(directory).max_position_embeddings)
+    return int(config.max_position_embeddings)
 
 
 def write_submission(summaries: pd.DataFrame | Sequence[str], path: str | os.PathLike[str], *,

@@ -1,7 +1,15 @@
-"""Generating summaries with a trained model: length-sorted batches, original order restored."""
+"""Generating summaries with a trained model: length-sorted batches, original order restored.
+
+Seq2seq and causal (decoder-only) models are both predicted from here: a causal model gets its
+training prompt around each dialogue and only the tokens it adds are decoded
+(`summarizer.causal.generation`). A model saved as a LoRA adapter without merged weights is
+loaded on its base model and merged in memory.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import logging
 from contextlib import nullcontext
 from pathlib import Path
@@ -9,12 +17,24 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.tokenization_utils_tokenizers import TokenizersBackend
 
+from summarizer.causal import generation as causal_generation
+from summarizer.causal.prompt import PromptFormat, prompt_format
+from summarizer.causal.saved import (
+    ADAPTER_WEIGHTS,
+    adapter_dir,
+    base_model,
+    read_prompt_config,
+    run_generation,
+)
 from summarizer.checkpoints import CHECKPOINT_PREFIX, safetensors_intact
 from summarizer.data.features import encode_texts
 from summarizer.errors import SummarizerError
@@ -26,14 +46,23 @@ log = logging.getLogger(__name__)
 
 # One file, or the index of a sharded checkpoint (large models).
 SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+# Saved tokenizer classes that mean "exactly the tokenizer.json saved here".
+GENERIC_TOKENIZERS = ("TokenizersBackend", "PreTrainedTokenizerFast")
+# A causal model's summary length when neither the user nor the saved model sets one.
+DEFAULT_NEW_TOKENS = 100
 
 
 def model_dir(path: str | Path) -> Path:
-    """A run directory (its `final_model/`) or a model directory itself, checked to be complete."""
+    """A run directory (its `final_model/`) or a model directory itself, checked to be complete:
+    merged weights, or an adapter whose base model can be found (`summarizer.causal.saved`)."""
     path = Path(path)
     for candidate in (path / FINAL_MODEL, path):
         if (candidate / "config.json").is_file():
             _check_complete(candidate)
+            return candidate
+        adapter = adapter_dir(candidate)
+        if adapter is not None:
+            _check_adapter(candidate, adapter)
             return candidate
     raise SummarizerError(_no_model_message(path))
 
@@ -82,24 +111,127 @@ def _check_complete(directory: Path) -> None:
         )
 
 
+def _check_adapter(directory: Path, adapter: Path) -> None:
+    """An adapter's weights written to their end, a tokenizer, and a base model to put it on."""
+    weights = adapter / ADAPTER_WEIGHTS
+    if not weights.is_file():
+        raise SummarizerError(
+            f"{adapter} has adapter_config.json but no {ADAPTER_WEIGHTS}. Point run= at the "
+            "final_model/ or a checkpoint-* directory of a finished run.")
+    if not safetensors_intact(weights):
+        raise SummarizerError(
+            f"{weights} is cut short or damaged (its size does not match its header): the run "
+            "was probably stopped while saving it. Predict with another checkpoint-* directory "
+            "of the run instead, or train again.")
+    if _tokenizer_dir(directory, adapter) is None:
+        raise SummarizerError(
+            f"{directory} has an adapter but no tokenizer (tokenizer_config.json). Point run= "
+            "at the final_model/ or a checkpoint-* directory of a finished run.")
+    base_model(adapter, directory)
+
+
+def _tokenizer_dir(directory: Path, adapter: Path) -> Path | None:
+    return next((candidate for candidate in (directory, adapter)
+                 if (candidate / "tokenizer_config.json").is_file()), None)
+
+
 def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The model and tokenizer of a run or model directory, on the GPU when there is one.
+
+    Causal models load in bf16 (fp16 on GPUs without it) on a GPU, fp32 on the CPU; seq2seq
+    models in fp32 (`summarize` autocasts them).
+    """
     directory = model_dir(path)
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = AutoModelForSeq2SeqLM.from_pretrained(directory, use_safetensors=True)
+    adapter = adapter_dir(directory) if not (directory / "config.json").is_file() else None
+    if adapter is not None:
+        tokenizer = load_tokenizer(_tokenizer_dir(directory, adapter))
+        model = _load_with_adapter(directory, adapter, tokenizer)
+    else:
+        tokenizer = load_tokenizer(directory)
+        if AutoConfig.from_pretrained(directory).is_encoder_decoder:
+            model = AutoModelForSeq2SeqLM.from_pretrained(directory, use_safetensors=True)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(directory, use_safetensors=True,
+                                                         dtype=_causal_dtype())
+    if not model.config.is_encoder_decoder:
+        _for_summaries(model)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     log.info("Loaded %s from %s on %s", type(model).__name__, directory, device)
     return model.to(device).eval(), tokenizer
 
 
+def load_tokenizer(directory: Path) -> PreTrainedTokenizerBase:
+    """The tokenizer saved in `directory`, as it was saved.
+
+    `AutoTokenizer` picks the tokenizer class of some model types (Qwen2) over the saved one
+    and rebuilds it from the vocabulary alone: a tokenizer trained on the data (the tiny
+    presets') saved next to such a model would lose its own pre-tokenizer and decoder.
+    """
+    config_file = directory / "tokenizer_config.json"
+    saved_class = json.loads(config_file.read_text(encoding="utf-8")).get("tokenizer_class")
+    if saved_class in GENERIC_TOKENIZERS and (directory / "tokenizer.json").is_file():
+        return TokenizersBackend.from_pretrained(directory)
+    return AutoTokenizer.from_pretrained(directory)
+
+
+def _causal_dtype() -> torch.dtype:
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(auto_precision(), torch.float32)
+
+
+def _load_with_adapter(directory: Path, adapter: Path,
+                       tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """The adapter's base model with the adapter merged into it (generation then runs as fast
+    as on a merged model)."""
+    if importlib.util.find_spec("peft") is None:
+        raise SummarizerError(
+            f"{directory} holds a LoRA adapter: loading it needs the peft package, pip install "
+            "\"summarizer[lora]\". Or predict with a run trained with peft.merge=true.")
+    from peft import PeftConfig, PeftModel
+
+    source = base_model(adapter, directory)
+    seq2seq = PeftConfig.from_pretrained(str(adapter)).task_type == "SEQ_2_SEQ_LM"
+    kwargs = {} if seq2seq else {"dtype": _causal_dtype()}
+    auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
+    try:
+        base = auto.from_pretrained(source, **kwargs)
+    except OSError as err:
+        raise SummarizerError(
+            f"The base model of the adapter in {adapter}, {source}, does not load: "
+            f"{' '.join(str(err).split())} Put the base model's files in {directory}/base/.") \
+            from None
+    # Tags added as tokens in training grew the embeddings; the adapter holds their rows.
+    if len(tokenizer) > base.get_input_embeddings().num_embeddings:
+        base.resize_token_embeddings(len(tokenizer))
+    log.info("Loading the adapter in %s on the base model %s", adapter, source)
+    model = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    # The run's generation settings, not those the base model was released with.
+    settings = run_generation(directory)
+    if settings is not None:
+        model.generation_config.update(**settings)
+    return model
+
+
+def load_prompt(path: str | Path, tokenizer: PreTrainedTokenizerBase) -> PromptFormat:
+    """The prompt format a causal model was trained with (its `prompt.json`), for `tokenizer`."""
+    return prompt_format(tokenizer, read_prompt_config(model_dir(path)))
+
+
 def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialogues: list[str],
               max_source_length: int, batch_size: int = 32, split: str | None = None,
-              **generation) -> list[str]:
+              prompt: PromptFormat | None = None, **generation) -> list[str]:
     """Summaries in the order of `dialogues`.
 
     Batches are cut from inputs sorted by length, so padding (and beam search over padding)
     stays small; results are put back in input order. `split` names the dialogues in the log
-    line that counts the truncated ones.
+    line that counts the truncated ones. A causal model needs the `prompt` it was trained with
+    (`load_prompt`); its `max_source_length` bounds the whole prompt.
     """
+    if not model.config.is_encoder_decoder:
+        if prompt is None:
+            raise ValueError("A causal model needs its prompt format: pass prompt=load_prompt(..)")
+        return causal_generation.summarize(
+            model, tokenizer, prompt, dialogues, max_source_length, batch_size,
+            **causal_settings(model, generation))
     encoded = encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
                            split=split)
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
@@ -116,6 +248,34 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialog
         for i, text in zip(index, decode(tokenizer, output.cpu()), strict=True):
             results[i] = text
     return results
+
+
+def causal_settings(model: PreTrainedModel, generation: dict) -> dict:
+    """The generation options for a causal model, whose `max_length` would count the prompt.
+
+    The summary's length in tokens (`max_new_tokens`) is the first of: `max_new_tokens`, then
+    `max_length` (what it means for a seq2seq model: the summary's length), then the same two of
+    the model's saved generation config, then `DEFAULT_NEW_TOKENS`.
+    """
+    saved = model.generation_config
+    given = {key: value for key, value in generation.items() if value is not None}
+    new_tokens, max_length = given.pop("max_new_tokens", None), given.pop("max_length", None)
+    return {**given, "max_new_tokens": (new_tokens or max_length or saved.max_new_tokens
+                                        or saved.max_length or DEFAULT_NEW_TOKENS)}
+
+
+def _for_summaries(model: PreTrainedModel) -> None:
+    """A causal model's saved generation config made fit for summaries.
+
+    Its `max_length` (the run's summary length) becomes `max_new_tokens`, so that `generate`
+    never applies it to prompt and summary together; sampling, which chat models are released
+    with, is switched off: predictions are greedy or beam search, as in evaluation.
+    """
+    saved = model.generation_config
+    if saved.max_length is not None:
+        saved.max_new_tokens = saved.max_new_tokens or saved.max_length
+        saved.max_length = None
+    saved.update(do_sample=False, temperature=None, top_p=None, top_k=None)
 
 
 def _generate(model: PreTrainedModel, batch, settings: dict) -> torch.Tensor:

@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from summarizer.api import predict, write_submission
+from summarizer import api
 from summarizer.atomic_files import write_json_atomic
 from summarizer.command import hydra_command
 from summarizer.errors import SummarizerError
@@ -45,16 +45,16 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
     if cfg.text is not None:
         # The trained source length comes from the run, else from the model.
-        summary = predict(cfg.run, str(cfg.text), batch_size=1, **generation)
+        summary = api.predict(cfg.run, str(cfg.text), batch_size=1, **generation)
         print(summary)
         return summary
 
     data = instantiate(checked_data(cfg))
     log.info("Data %s: split %s from %s", data.name, cfg.split, data.path(cfg.split))
     frame = data.load(cfg.split, for_prediction=True)
-    summaries = predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
+    summaries = api.predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
                         split=cfg.split, max_source_length=data.max_source_length, **generation)
-    output = write_submission(summaries, cfg.output or out_dir / "submission.csv",
+    output = api.write_submission(summaries, cfg.output or out_dir / "submission.csv",
                               fnames=frame[data.id_column].tolist())
     log.info("Wrote %d summaries to %s", len(summaries), output)
     if data.summary_column in frame.columns:
