@@ -30,6 +30,7 @@ from summarizer.causal import generation as causal_generation
 from summarizer.causal.prompt import PromptFormat, prompt_format
 from summarizer.causal.saved import (
     ADAPTER_WEIGHTS,
+    BASE_DIR,
     adapter_dir,
     base_model,
     read_prompt_config,
@@ -197,8 +198,8 @@ def _load_with_adapter(directory: Path, adapter: Path,
     except OSError as err:
         raise SummarizerError(
             f"The base model of the adapter in {adapter}, {source}, does not load: "
-            f"{' '.join(str(err).split())} Put the base model's files in {directory}/base/.") \
-            from None
+            f"{' '.join(str(err).split())} Put the base model's files in "
+            f"{directory / BASE_DIR}/.") from None
     # Tags added as tokens in training grew the embeddings; the adapter holds their rows.
     if len(tokenizer) > base.get_input_embeddings().num_embeddings:
         base.resize_token_embeddings(len(tokenizer))

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import torch
 from omegaconf import OmegaConf
-from transformers import AutoModelForCausalLM, LlamaConfig
+from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, LlamaConfig, MBartConfig
 
 from summarizer import predict
 from summarizer.causal.adapter_config import AdapterConfig
@@ -27,6 +27,7 @@ from summarizer.causal.saved import BASE_DIR, PROMPT_FILE, read_prompt_config, w
 from summarizer.causal.tiny import from_config
 from summarizer.errors import SummarizerError
 from summarizer.inference import causal_settings, load_model, model_dir
+from summarizer.modeling import from_config as seq2seq_from_config
 from summarizer.tokenization import decode
 from tests.causal_like import tiny_decoder, tiny_tokenizer
 from tests.conftest import read_json
@@ -171,6 +172,28 @@ def test_merged_and_adapter_on_its_base_predict_the_same(adapter_runs, dialogues
     assert predict(adapter_only.parent, dialogues, batch_size=4) == merged
     # Not merely the base model's summaries: the adapter changes them.
     assert predict(adapter_only / BASE_DIR, dialogues) != merged
+
+
+def test_a_seq2seq_adapter_on_its_base_predicts_as_merged(tokenizer, dialogues, tmp_path):
+    torch.manual_seed(0)
+    base = seq2seq_from_config(MBartConfig(
+        d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
+        max_position_embeddings=512), tokenizer)
+    base.generation_config.max_length = SAVED_LENGTH
+    base.save_pretrained(tmp_path / "pretrained")
+    model = add_adapters(AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "pretrained"), LORA)
+    for name, value in model.named_parameters():
+        if ".lora_B." in name:
+            value.data.normal_(0, 0.5)
+    model.eval()
+    adapter_only, merged = tmp_path / "adapter_only", tmp_path / "merged"
+    save_final(model, tokenizer, adapter_only, AdapterConfig(method="lora", merge=False))
+    tokenizer.save_pretrained(adapter_only)
+    save_final(model, tokenizer, merged, LORA)
+    (tmp_path / "pretrained").rename(adapter_only / BASE_DIR)
+    expected = predict(merged, dialogues, max_source_length=256)
+    assert predict(adapter_only, dialogues, max_source_length=256) == expected
 
 
 def test_a_checkpoint_holding_an_adapter_predicts(adapter_runs, dialogues, tmp_path):
