@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import (
     AutoModelForCausalLM,
@@ -30,18 +30,31 @@ from summarizer.data.cache import cached_tokenizer, fingerprint, texts_fingerpri
 from summarizer.data.features import iter_texts
 from summarizer.data.module import SummarizationData
 from summarizer.errors import SummarizerError
+from summarizer.whitelist import check_targets
 
 log = logging.getLogger(__name__)
-
-
-MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
-ATTENTION = ("sdpa", "eager", "flash_attention_2")
 
 
 def is_causal(model_cfg: DictConfig) -> bool:
     """Whether the `model` preset is a decoder-only model: those have a `prompt` (how a dialogue
     and its summary become one sequence); seq2seq presets have none."""
     return model_cfg.get("prompt") is not None
+
+
+def called(node: DictConfig, **kwargs: Any) -> Any:
+    """What the `_target_` of `node` returns, called here with the node's other keys (nested
+    `_target_` nodes built by Hydra) and `kwargs`.
+
+    Hydra would refuse a callable result (a model, a tokenizer) unless its class is whitelisted
+    too, and a pretrained model and its tokenizer are of whatever class their files name. The
+    target itself must be whitelisted.
+    """
+    target = str(node._target_)
+    check_targets(OmegaConf.create({"_target_": target}))
+    arguments = OmegaConf.to_container(node, resolve=True)
+    arguments.pop("_target_")
+    return get_object(target)(**instantiate(OmegaConf.create(arguments), _convert_="all"),
+                              **kwargs)
 
 
 def prompt_settings(model_cfg: DictConfig) -> PromptConfig | None:
@@ -69,8 +82,14 @@ def build_tokenizer(model_cfg: DictConfig, data: SummarizationData, train_frame:
     """
     special_tokens = list(data.special_tokens)
     if not model_cfg.tokenizer_from_data:
-        return instantiate(model_cfg.tokenizer,
-                           special_tokens=special_tokens if tags_as_tokens else [])
+        try:
+            return called(model_cfg.tokenizer,
+                          special_tokens=special_tokens if tags_as_tokens else [])
+        except (OSError, ValueError) as err:
+            reason = " ".join(str(err).split())
+            raise SummarizerError(
+                f"The tokenizer (model.tokenizer) could not be loaded: {reason} Check "
+                "model.name_or_path (a hub id, or a directory with the model's files).") from None
     columns = [data.text_column, data.summary_column]
     key = fingerprint(texts_fingerprint(train_frame, columns), special_tokens,
                       OmegaConf.to_container(model_cfg.tokenizer, resolve=True))

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch.utils.data import SequentialSampler
 from transformers import (
     PreTrainedModel,
@@ -46,6 +46,7 @@ from summarizer.modeling import (
     adapter_settings,
     apply_generation,
     build_tokenizer,
+    called,
     check_kind,
     is_causal,
     prepare_for_training,
@@ -53,7 +54,6 @@ from summarizer.modeling import (
 )
 from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.sweeps.callback import trial_callbacks
-from summarizer.whitelist import check_targets
 
 log = logging.getLogger(__name__)
 
@@ -321,15 +321,8 @@ def build_model(model_cfg: DictConfig, tokenizer: PreTrainedTokenizerBase,
                 f"peft=qlora loads pretrained weights in 4 bits, but model.model builds the "
                 f"model from a config ({model_cfg.model._target_}), randomly initialised. Use "
                 "peft=lora, or a pretrained model (model=causal_lm, model=kobart).")
-    # The whitelisted builder is called here rather than by Hydra, which would refuse the model
-    # it returns unless its class is whitelisted too: a causal preset loads whatever class the
-    # checkpoint names. Its arguments (a config object) are built by Hydra.
-    name = str(model_cfg.model._target_)
-    check_targets(OmegaConf.create({"model": {"model": {"_target_": name}}}))
-    arguments = OmegaConf.masked_copy(model_cfg.model, [key for key in model_cfg.model
-                                                        if key != "_target_"])
-    arguments = built(arguments, "The model (model.model)", "model.*", _convert_="all")
-    return _reported(lambda: get_object(name)(tokenizer=tokenizer, **arguments, **load_kwargs),
+    # `called`, not `instantiate`: a causal preset loads whatever model class the checkpoint names.
+    return _reported(lambda: called(model_cfg.model, tokenizer=tokenizer, **load_kwargs),
                      "The model (model.model)", "model.*")
 
 
