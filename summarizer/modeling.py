@@ -47,14 +47,14 @@ def called(node: DictConfig, **kwargs: Any) -> Any:
 
     Hydra would refuse a callable result (a model, a tokenizer) unless its class is whitelisted
     too, and a pretrained model and its tokenizer are of whatever class their files name. The
-    target itself must be whitelisted.
+    target itself must be whitelisted. `kwargs` win over the node's keys.
     """
     target = str(node._target_)
     check_targets(OmegaConf.create({"_target_": target}))
     arguments = OmegaConf.to_container(node, resolve=True)
     arguments.pop("_target_")
-    return get_object(target)(**instantiate(OmegaConf.create(arguments), _convert_="all"),
-                              **kwargs)
+    built = instantiate(OmegaConf.create(arguments), _convert_="all")
+    return get_object(target)(**{**built, **kwargs})
 
 
 def prompt_settings(model_cfg: DictConfig) -> PromptConfig | None:
@@ -157,14 +157,15 @@ def model_dtype(setting: str) -> torch.dtype:
 
 def causal_from_pretrained(
     name_or_path: str, tokenizer: PreTrainedTokenizerBase, trust_remote_code: bool = False,
-    dtype: str = "auto", attn_implementation: str = "sdpa", **kwargs: Any
+    dtype: str | torch.dtype = "auto", attn_implementation: str = "sdpa", **kwargs: Any
 ) -> PreTrainedModel:
     """A pretrained decoder-only model (`AutoModelForCausalLM`: Qwen, Llama, EXAONE, SOLAR, ...),
     with the embeddings grown for tokens the data added to the tokenizer.
 
-    `dtype` is `model.dtype` (`model_dtype`); `kwargs` go to `from_pretrained`: the 4-bit
-    loading of `peft=qlora` (`summarizer.causal.adapters.quantization_kwargs`), whose compute
-    dtype then replaces `dtype`. `trust_remote_code` as in `from_pretrained` above.
+    `dtype` is `model.dtype` (`model_dtype`), or a torch dtype: the compute dtype of the 4-bit
+    loading of `peft=qlora` (`summarizer.causal.adapters.quantization_kwargs`), whose other
+    arguments come in `kwargs`, for `from_pretrained`. `trust_remote_code` as in
+    `from_pretrained` above.
     """
     flash = attn_implementation == "flash_attention_2"
     if flash and importlib.util.find_spec("flash_attn") is None:
@@ -172,10 +173,9 @@ def causal_from_pretrained(
             "model.attn_implementation=flash_attention_2 needs the flash-attn package (CUDA "
             "only): pip install flash-attn --no-build-isolation, or use "
             "model.attn_implementation=sdpa.")
-    kwargs.setdefault("dtype", model_dtype(dtype))
     model = AutoModelForCausalLM.from_pretrained(
         name_or_path, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation,
-        **kwargs)
+        dtype=dtype if isinstance(dtype, torch.dtype) else model_dtype(dtype), **kwargs)
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
         log.info("Resized embeddings to %d for the data's special tokens", len(tokenizer))

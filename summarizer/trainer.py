@@ -326,7 +326,6 @@ def build_model(model_cfg: DictConfig, tokenizer: PreTrainedTokenizerBase,
                      "The model (model.model)", "model.*")
 
 
-
 def check_objects(model, tokenizer) -> None:
     """A caller's model and tokenizer are of the kinds the trainer works with."""
     if model is not None and not isinstance(model, PreTrainedModel):

@@ -24,8 +24,10 @@ from summarizer.causal.collator import CausalLMCollator
 from summarizer.causal.generation import summarize
 from summarizer.causal.prompt import prompt_format
 from summarizer.causal.prompt_config import PromptConfig
+from summarizer.errors import SummarizerError
 from summarizer.loggers import NoLogger
 from summarizer.options import check_training_values
+from summarizer.trainer import build_model
 from tests.causal_like import qwen_like_dir
 from tests.conftest import compose_train, read_json, run_train
 
@@ -133,6 +135,21 @@ def test_lora_on_a_seq2seq_model_trains_adapters_and_the_tags_rows(tmp_path):
     # The tags are new tokens of a seq2seq tokenizer: their embedding rows train too.
     tokens = [name for name in trainable if "trainable_tokens" in name]
     assert tokens and all(".lora_" in name for name in trainable if name not in tokens)
+
+
+def test_loading_arguments_of_qlora_reach_from_pretrained_and_need_pretrained_weights(
+        tmp_path, data_dir):
+    source = qwen_like_dir(tmp_path / "qwen_like",
+                           pd.read_csv(data_dir / "sample" / "train.csv").head(200))
+    cfg = compose_train(["model=causal_lm", f"model.name_or_path={source}"])
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    # The compute dtype `quantization_kwargs` gives replaces model.dtype (4 bits need CUDA).
+    model = build_model(cfg.model, tokenizer, {"dtype": torch.float16})
+    assert model.dtype == torch.float16
+    assert build_model(cfg.model, tokenizer, {}).dtype == torch.float32  # auto, on a CPU
+    with pytest.raises(SummarizerError, match="built from a config|from a config"):
+        build_model(compose_train(["model=tiny_causal"]).model, tokenizer,
+                    {"dtype": torch.float16})
 
 
 # --- end to end: tiny_causal with LoRA ----------------------------------------------------------
