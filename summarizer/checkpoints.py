@@ -20,7 +20,8 @@ CHECKPOINT_PREFIX = "checkpoint-"
 # A checkpoint missing any of these, or holding one cut short, was being written when the run
 # died and cannot resume.
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+# The weights; a checkpoint of a run with adapters (peft=lora/qlora) holds only the adapter's.
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
 
 
 def safetensors_intact(path: Path) -> bool:

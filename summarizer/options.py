@@ -21,6 +21,7 @@ from typing import Any, Literal, Union
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from summarizer.causal.adapter_config import COMPUTE_DTYPES, METHODS
 from summarizer.errors import SummarizerError
 from summarizer.hardware import PRECISIONS
 from summarizer.metric_names import EVAL_METRICS, EVAL_PREFIX
@@ -102,6 +103,11 @@ def texts(optional: bool = False) -> Rule:
     return _nullable(Rule(ok, "a list of texts, e.g. [a,b]", ("one", [1, 2])), optional)
 
 
+def mapping() -> Rule:
+    return Rule(lambda value: isinstance(value, dict), "a mapping, e.g. {key: value}",
+                ("text", [1, 2]))
+
+
 def either(*rules: Rule) -> Rule:
     return Rule(lambda value: any(rule.ok(value) for rule in rules),
                 " or ".join(rule.expected for rule in rules), rules[0].bad[:1])
@@ -138,6 +144,27 @@ DATA_RULES = {
     "data.special_tokens": texts(),
     "data.rouge_tokenizer": one_of(*TOKENIZER_MODES),
 }
+# A causal model preset's `prompt` (summarizer/causal/prompt_config.py).
+PROMPT_RULES = {
+    "model.prompt.instruction": text(),
+    "model.prompt.user_template": text(),
+    "model.prompt.system": text(optional=True),
+    "model.prompt.template": text(optional=True),
+    "model.prompt.chat_template_kwargs": mapping(),
+}
+# The `peft` group (summarizer/causal/adapter_config.py).
+PEFT_RULES = {
+    "peft.method": one_of(*METHODS),
+    "peft.rank": integer(1),
+    "peft.alpha": integer(1),
+    "peft.dropout": Rule(lambda value: _is_number(value) and 0 <= value < 1,
+                         "a number from 0 to below 1", ("lots", 1)),
+    "peft.target_modules": either(text(), texts()),
+    "peft.tags_as_tokens": boolean(),
+    "peft.gradient_checkpointing": boolean(),
+    "peft.merge": boolean(),
+    "peft.compute_dtype": one_of(*COMPUTE_DTYPES),
+}
 PATH_RULES = {
     "paths.data_dir": text(),
     "paths.outputs_dir": text(),
@@ -157,6 +184,11 @@ TRAIN_RULES = {
     "model.trust_remote_code": boolean(),
     "model.tokenizer.vocab_size": integer(100),
     "model.tokenizer.min_frequency": integer(1),
+    # Read by summarizer.modeling.causal_from_pretrained (model=causal_lm).
+    "model.dtype": one_of("auto", "float32", "bfloat16", "float16"),
+    "model.attn_implementation": one_of("sdpa", "eager", "flash_attention_2"),
+    **PROMPT_RULES,
+    **PEFT_RULES,
     "training.epochs": number(0, strict=True),
     "training.batch_size": integer(1),
     "training.eval_batch_size": integer(1),

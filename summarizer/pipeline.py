@@ -18,8 +18,10 @@ from summarizer.console_log import tee_output
 from summarizer.data.io import write_csv_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.distributed import is_main_process
+from summarizer.final_model import save_final_model
 from summarizer.metric_names import EVAL_ROUGE_METRICS
 from summarizer.metrics import RougeMetrics
+from summarizer.modeling import adapter_settings, prompt_settings
 from summarizer.options import check_training_values
 from summarizer.output_checks import report_outputs
 from summarizer.overrides import command_line_overrides
@@ -83,21 +85,22 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     trainer = assemble_trainer(cfg, data, train_frame, dev_frame, run_dir, logger)
     with logger.run(run_dir, redact(to_container(cfg))) if main else nullcontext():
         result = trainer.train(resume_from_checkpoint=checkpoint)
-        final = finish(trainer, result.metrics, dev_frame, data, run_dir)
+        final = finish(trainer, result.metrics, dev_frame, data, run_dir, cfg)
         if main:
             logger.summarize(final, trainer.state.best_model_checkpoint)
     return final
 
 
 def finish(trainer: Seq2SeqTrainer, train_metrics: dict, dev_frame: pd.DataFrame,
-           data: SummarizationData, run_dir: Path) -> dict:
+           data: SummarizationData, run_dir: Path, cfg: DictConfig) -> dict:
     """Score the best model once more on dev and save everything a user opens after a run."""
     metrics: RougeMetrics = trainer.compute_metrics
     # Every process takes part in the evaluation and in saving (FSDP and DeepSpeed gather the
     # weights); the main process writes the rest.
     evaluation = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval").metrics
     with directory_replaced_whole(run_dir / FINAL_MODEL, is_main_process()) as partial:
-        trainer.save_model(str(partial))
+        save_final_model(trainer, partial, adapter_settings(cfg), prompt_settings(cfg.model),
+                         trust_remote_code=cfg.model.get("trust_remote_code", False))
     final = {
         **evaluation,
         **{key: train_metrics[key] for key in TRAIN_METRICS if key in train_metrics},

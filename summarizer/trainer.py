@@ -1,18 +1,24 @@
 """The project's trainer: the class `training.trainer` names, and `assemble_trainer`, which
 makes it ready from the `training` config (metrics, callbacks, collator, generation settings,
-evaluation sorted by length) around the data, tokenizer and model of a run or of a caller."""
+evaluation sorted by length) around the data, tokenizer and model of a run or of a caller.
+
+Seq2seq and decoder-only (causal) models train through the same trainer: a causal model's rows
+are its prompt and summary in one sequence, and its evaluation generates from the prompt alone.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import datasets
 import pandas as pd
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig
 from torch.utils.data import SequentialSampler
 from transformers import (
@@ -25,17 +31,34 @@ from transformers import (
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import has_length
 
+from summarizer.causal.adapters import quantization_kwargs, tag_token_ids
+from summarizer.causal.collator import CausalLMCollator
+from summarizer.causal.features import IGNORE_INDEX
+from summarizer.causal.generation import generate_new_tokens
+from summarizer.causal.prompt import PromptFormat, prompt_format
 from summarizer.checkpoints import relocated_best_checkpoint
 from summarizer.data.features import sort_by_length, token_lengths
 from summarizer.data.module import SummarizationData
 from summarizer.data.splits import build_split
 from summarizer.errors import SummarizerError, user_error
 from summarizer.metrics import RougeMetrics
-from summarizer.modeling import apply_generation, build_tokenizer
+from summarizer.modeling import (
+    adapter_settings,
+    apply_generation,
+    build_tokenizer,
+    called,
+    check_kind,
+    is_causal,
+    prepare_for_training,
+    prompt_settings,
+)
 from summarizer.reports.evaluation_log import EvaluationLogCallback
 from summarizer.sweeps.callback import trial_callbacks
 
 log = logging.getLogger(__name__)
+
+# The left-padded prompts `CausalLMCollator` adds for generation; the model's forward takes none.
+PROMPT_COLUMNS = ("prompt_input_ids", "prompt_attention_mask")
 
 
 class TrainingDiverged(SummarizerError):
@@ -49,11 +72,16 @@ class SummarizationTrainer(Seq2SeqTrainer):
     default), hides the non-finite losses from the logs; a run or a sweep trial should end
     with the reason instead. A few non-finite steps in a row are tolerated, since mixed
     precision can overflow once and recover.
+
+    With `prompt` (a decoder-only model's, from `assemble_trainer`) the loss is the summary's
+    and evaluation generates from the left-padded prompts alone, returning only the new tokens.
     """
 
-    def __init__(self, *args, max_nonfinite_steps: int = 3, **kwargs):
+    def __init__(self, *args, max_nonfinite_steps: int = 3, prompt: PromptFormat | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.max_nonfinite_steps = max_nonfinite_steps
+        self.prompt = prompt
         self._nonfinite_steps = 0
         self._resumed_state: tuple[Path, dict] | None = None
 
@@ -111,6 +139,31 @@ class SummarizationTrainer(Seq2SeqTrainer):
             )
         return loss
 
+    def compute_loss(self, model, inputs, *args, **kwargs):
+        if self.prompt is not None:
+            inputs = {key: value for key, value in inputs.items() if key not in PROMPT_COLUMNS}
+        return super().compute_loss(model, inputs, *args, **kwargs)
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None,
+                        **gen_kwargs):
+        """A causal model's loss on the whole rows, and the tokens it generates after the
+        prompts; seq2seq models as `Seq2SeqTrainer` does it."""
+        if self.prompt is None:
+            return super().prediction_step(model, inputs, prediction_loss_only,
+                                           ignore_keys=ignore_keys, **gen_kwargs)
+        prompts = self._prepare_inputs({key: inputs.pop(key) for key in PROMPT_COLUMNS})
+        loss, _, _ = super().prediction_step(model, inputs, prediction_loss_only=True,
+                                             ignore_keys=ignore_keys)
+        if prediction_loss_only or not self.args.predict_with_generate:
+            return loss, None, None
+        settings = dict(gen_kwargs or getattr(self, "_gen_kwargs", {}))
+        # transformers' `max_length` counts the prompt; the setting is the summary's length.
+        settings["max_new_tokens"] = settings.pop("max_length", None)
+        settings = {key: value for key, value in settings.items() if value is not None}
+        new_tokens = generate_new_tokens(self.model, prompts["prompt_input_ids"],
+                                         prompts["prompt_attention_mask"], **settings)
+        return loss, new_tokens, self._prepare_inputs(inputs)["labels"]
+
     def evaluation_loop(self, *args, **kwargs):
         # Seq2SeqTrainer gathers the processes' predictions with `accelerator.gather`, which keeps
         # the rows accelerate repeats to give every process a full last batch: a distributed
@@ -165,9 +218,15 @@ def early_stopped(trainer_state: dict) -> bool:
 def built(node: DictConfig, what: str, keys: str, **kwargs):
     """`instantiate(node)`; what transformers refuses there (values it checks itself, such as
     combinations of strategies or precision) ends as the user's mistake, naming the keys."""
+    return _reported(lambda: instantiate(node, **kwargs), what, keys)
+
+
+def _reported(build, what: str, keys: str):
+    """`build()`, its refusals (a transformers check, a model that is not there) reported as the
+    user's mistake, naming the keys to change."""
     try:
-        return instantiate(node, **kwargs)
-    except (InstantiationException, ValueError, TypeError) as err:
+        return build()
+    except (InstantiationException, OSError, ValueError, TypeError) as err:
         if user_error(err) is not None:
             raise
         reason = " ".join(str(err.__cause__ or err).split())
@@ -190,24 +249,36 @@ def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.Da
     the columns `data` names); `model` and `tokenizer` are built from `model` when None.
 
     Both a training run and `summarizer.build_trainer` build their trainer here. Its
-    `compute_metrics` is the `RougeMetrics` that scores `eval_rows`, in their order.
+    `compute_metrics` is the `RougeMetrics` that scores `eval_rows`, in their order. A model
+    preset with a `prompt` is a decoder-only model: its rows are prompt + summary
+    (`summarizer.causal`); `peft` adds adapters to either kind.
     """
     set_seed(cfg.seed)
+    adapter, causal = adapter_settings(cfg), is_causal(cfg.model)
+    load_kwargs = quantization_kwargs(adapter)  # QLoRA without CUDA stops here, before loading
     args = training_arguments(cfg, output_dir, logger)
+    # Seq2seq models always had the tags as tokens; for a causal model's pretrained tokenizer it
+    # is a setting (byte-level tokenizers round-trip them as text).
+    tags_as_tokens = not causal or adapter.tags_as_tokens
     # The other processes of a distributed run wait for the main one on their machine to train
     # the tokenizer and tokenize, and reuse its cache entries.
     cache_dir = cfg.paths.cache_dir
     with args.main_process_first(desc="tokenizer and datasets"):
         if tokenizer is None:
-            tokenizer = build_tokenizer(cfg.model, data, train_rows, cache_dir)
-        eval_dataset, order = build_split(eval_rows, "dev", data, tokenizer, cache_dir), None
-        train_dataset = build_split(train_rows, "train", data, tokenizer, cache_dir)
+            tokenizer = build_tokenizer(cfg.model, data, train_rows, cache_dir, tags_as_tokens)
+        prompt = prompt_format(tokenizer, prompt_settings(cfg.model)) if causal else None
+        eval_dataset = build_split(eval_rows, "dev", data, tokenizer, cache_dir, prompt)
+        train_dataset = build_split(train_rows, "train", data, tokenizer, cache_dir, prompt)
+    order = None
     if cfg.training.sort_eval_by_length:
         eval_dataset, order = sort_by_length(eval_dataset)
     if model is None:
-        model = built(cfg.model.model, "The model (model.model)", "model.*", tokenizer=tokenizer)
+        model = build_model(cfg.model, tokenizer, load_kwargs)
     check_vocabulary(model, tokenizer)
-    apply_generation(model, cfg.training.generation)
+    check_kind(model, causal)
+    apply_generation(model, cfg.training.generation, tokenizer, prompt)
+    token_ids = tag_token_ids(tokenizer, data.special_tokens) if tags_as_tokens else []
+    model = prepare_for_training(model, adapter, token_ids)
     metrics = RougeMetrics(tokenizer, eval_rows[data.summary_column].tolist(), order,
                            data.rouge_tokenizer)
     callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
@@ -218,12 +289,41 @@ def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.Da
         args=args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
-        data_collator=instantiate(cfg.training.collator, tokenizer=tokenizer, model=model),
+        data_collator=build_collator(cfg.training.collator, tokenizer, model, causal),
         processing_class=tokenizer,
         compute_metrics=metrics,
         callbacks=callbacks,
         _convert_="all",
+        **({"prompt": prompt} if causal else {}),
     )
+
+
+def build_collator(node: DictConfig, tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel,
+                   causal: bool):
+    """The `training.collator` for seq2seq batches; a causal model's batches (right-padded rows,
+    left-padded prompts to generate from) come from `CausalLMCollator` with its padding
+    settings."""
+    if not causal:
+        return instantiate(node, tokenizer=tokenizer, model=model)
+    return CausalLMCollator(tokenizer, pad_to_multiple_of=node.get("pad_to_multiple_of"),
+                            label_pad_token_id=node.get("label_pad_token_id", IGNORE_INDEX))
+
+
+def build_model(model_cfg: DictConfig, tokenizer: PreTrainedTokenizerBase,
+                load_kwargs: dict[str, Any]) -> PreTrainedModel:
+    """The model `model.model` names; `load_kwargs` (the 4-bit loading of `peft=qlora`) go to
+    its `from_pretrained`, which a model built from a config has none of."""
+    if load_kwargs:
+        target = get_object(str(model_cfg.model._target_))
+        takes = inspect.signature(target).parameters.values()
+        if not any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in takes):
+            raise SummarizerError(
+                f"peft=qlora loads pretrained weights in 4 bits, but model.model builds the "
+                f"model from a config ({model_cfg.model._target_}), randomly initialised. Use "
+                "peft=lora, or a pretrained model (model=causal_lm, model=kobart).")
+    # `called`, not `instantiate`: a causal preset loads whatever model class the checkpoint names.
+    return _reported(lambda: called(model_cfg.model, tokenizer=tokenizer, **load_kwargs),
+                     "The model (model.model)", "model.*")
 
 
 def check_objects(model, tokenizer) -> None:

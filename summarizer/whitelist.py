@@ -14,6 +14,9 @@ from summarizer.errors import SummarizerError
 EXECUTION_WHITELIST = [
     "summarizer.*",
     "transformers.MBartConfig",
+    # The layouts of the tiny causal preset (model=tiny_causal).
+    "transformers.Qwen2Config",
+    "transformers.LlamaConfig",
     "transformers.Seq2SeqTrainingArguments",
     "transformers.DataCollatorForSeq2Seq",
     "transformers.EarlyStoppingCallback",

@@ -26,7 +26,7 @@ register_resolvers()
 
 GROUP_OPTIONS = {
     group: sorted(p.stem for p in (CONF / group).glob("*.yaml"))
-    for group in ("model", "data", "logger", "training", "experiment", "debug", "launcher")
+    for group in ("model", "peft", "data", "logger", "training", "experiment", "debug", "launcher")
 }
 
 
@@ -37,10 +37,11 @@ def build_args(cfg, tmp_path) -> Seq2SeqTrainingArguments:
 
 
 def test_every_group_has_the_documented_options():
-    assert GROUP_OPTIONS["model"] == ["kobart", "tiny"]
+    assert GROUP_OPTIONS["model"] == ["causal_lm", "kobart", "tiny", "tiny_causal"]
+    assert GROUP_OPTIONS["peft"] == ["lora", "none", "qlora"]
     assert GROUP_OPTIONS["data"] == ["dialogsum", "dialogsum_ko", "from_run", "sample"]
     assert GROUP_OPTIONS["logger"] == ["csv", "none", "tensorboard", "wandb"]
-    assert GROUP_OPTIONS["experiment"] == ["baseline_kobart"]
+    assert GROUP_OPTIONS["experiment"] == ["baseline_kobart", "qwen_lora", "solar_qlora"]
     assert GROUP_OPTIONS["debug"] == ["fast", "short"]
     assert GROUP_OPTIONS["launcher"] == ["joblib", "submitit_local", "submitit_slurm"]
 

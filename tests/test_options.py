@@ -35,6 +35,8 @@ VARIANTS = [
     ("train", []),
     ("train", ["model=kobart", "logger=csv"]),
     ("train", ["logger=tensorboard", "debug=fast"]),
+    ("train", ["model=tiny_causal", "peft=lora"]),
+    ("train", ["model=causal_lm", "peft=qlora"]),
     ("predict", ["run=set_by_the_test"]),
     ("score", ["predictions=p.csv", "references=r.csv"]),
 ]

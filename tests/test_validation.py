@@ -295,7 +295,7 @@ def test_unknown_group_option_lists_the_available_ones(tmp_path):
     assert proc.returncode == 2
     assert ("The command line does not compose into a config: In 'train': Could not find "
             "'model/kobrat' "
-            "Available options in 'model': kobart tiny.") in proc.stderr
+            "Available options in 'model': causal_lm kobart tiny tiny_causal.") in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

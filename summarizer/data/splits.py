@@ -3,12 +3,15 @@ turned into model inputs (from the cache when an earlier run tokenized the same 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
+from summarizer.causal.features import build_causal_dataset
+from summarizer.causal.prompt import PromptFormat
 from summarizer.data.cache import (
     cached_dataset,
     fingerprint,
@@ -21,12 +24,22 @@ from summarizer.errors import SummarizerError
 
 
 def build_split(frame: pd.DataFrame, split: str, data: SummarizationData,
-                tokenizer: PreTrainedTokenizerBase, cache_dir: str | None = None) -> Dataset:
+                tokenizer: PreTrainedTokenizerBase, cache_dir: str | None = None,
+                prompt: PromptFormat | None = None) -> Dataset:
     """A split's model inputs, from `cache_dir` when an earlier run tokenized the same texts
-    with the same tokenizer and lengths."""
+    with the same tokenizer, lengths and prompt.
+
+    Without `prompt`, seq2seq sources and labels (`build_dataset`); with it, causal-LM
+    sequences of the prompt and the summary, the prompt masked in the labels
+    (`build_causal_dataset`).
+    """
     key = fingerprint(split, texts_fingerprint(frame, [data.text_column, data.summary_column]),
                       tokenizer_fingerprint(tokenizer), data.max_source_length,
-                      data.max_target_length)
+                      data.max_target_length, *([] if prompt is None else [asdict(prompt)]))
+    if prompt is not None:
+        return cached_dataset(cache_dir, key, lambda notes, path: build_causal_dataset(
+            frame, tokenizer, prompt, data.text_column, data.summary_column,
+            data.max_source_length, data.max_target_length, split=split, notes=notes, path=path))
     return cached_dataset(cache_dir, key, lambda notes, path: build_dataset(
         frame, tokenizer, data.text_column, data.summary_column, data.max_source_length,
         data.max_target_length, split=split, notes=notes, path=path))
