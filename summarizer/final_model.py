@@ -13,23 +13,18 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from transformers import Seq2SeqTrainer
 
-from summarizer.atomic_files import write_json_atomic
 from summarizer.causal.adapter_config import AdapterConfig
 from summarizer.causal.adapters import ADAPTER_DIR, save_final
 from summarizer.causal.prompt_config import PromptConfig
+from summarizer.causal.saved import BASE_DIR, write_prompt_config
 from summarizer.distributed import is_main_process
 
 log = logging.getLogger(__name__)
-
-PROMPT_FILE = "prompt.json"
-# The adapter's base model when nothing else can load it (peft.merge=false on a random init).
-BASE_DIR = "base"
 
 
 def save_final_model(trainer: Seq2SeqTrainer, directory: Path, adapter: AdapterConfig,
@@ -53,7 +48,7 @@ def save_final_model(trainer: Seq2SeqTrainer, directory: Path, adapter: AdapterC
         log.info("Saved the adapter in %s%s", directory / ADAPTER_DIR,
                  ", merged model next to it" if adapter.merge else "")
     if prompt is not None and main:
-        write_json_atomic(asdict(prompt), directory / PROMPT_FILE)
+        write_prompt_config(prompt, directory)
 
 
 def _save_unmerged_extras(model, directory: Path) -> None:
