@@ -169,6 +169,11 @@ def test_the_run_saves_a_merged_model_its_adapter_and_its_prompt(lora_run):
     log = (lora_run / "train.log").read_text(encoding="utf-8")
     assert re.search(r"LORA \(rank 16, alpha 32, all-linear\): [\d,]+ of [\d,]+ parameters train",
                      log)
+    card = (final / "README.md").read_text(encoding="utf-8")
+    assert "pipeline_tag: text-generation" in card and "AutoModelForSeq2SeqLM" not in card
+    usage = card.split("```python\n", 1)[1].split("```", 1)[0]
+    assert f'path = "{final}"' in usage
+    exec(compile(usage, "model card", "exec"), {})  # the card's example runs as written
 
 
 @pytest.mark.slow

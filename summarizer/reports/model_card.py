@@ -7,6 +7,7 @@ from pathlib import Path
 import transformers
 import yaml
 
+from summarizer.causal.saved import PROMPT_FILE
 from summarizer.metric_names import EVAL_PREFIX, ROUGE_LABELS, ROUGE_METRICS
 from summarizer.reports.facts import RunFacts
 from summarizer.reports.rerun import shown_command
@@ -26,12 +27,18 @@ ROUGE_TOKENIZATION = {
 }
 
 
+def is_causal(facts: RunFacts) -> bool:
+    """A decoder-only model answers the prompt it was trained with, saved beside it."""
+    return (facts.final_model / PROMPT_FILE).is_file()
+
+
 def front_matter(facts: RunFacts) -> dict:
     card = {
         "language": ["ko"],
         "library_name": "transformers",
-        "pipeline_tag": "summarization",
-        "tags": ["summarization", "dialogue-summarization", "korean", "seq2seq"],
+        "pipeline_tag": "text-generation" if is_causal(facts) else "summarization",
+        "tags": ["summarization", "dialogue-summarization", "korean",
+                 "causal-lm" if is_causal(facts) else "seq2seq"],
     }
     # The hub reads `base_model` as a repository id; a local directory is named in the text only.
     if facts.base_model and not Path(facts.base_model).exists():
@@ -52,6 +59,27 @@ def front_matter(facts: RunFacts) -> dict:
 
 
 def usage(facts: RunFacts) -> str:
+    return causal_usage(facts) if is_causal(facts) else seq2seq_usage(facts)
+
+
+def causal_usage(facts: RunFacts) -> str:
+    # The prompt (instruction, chat template, the tokens that open the answer) must be the one
+    # of training; the project renders it from prompt.json exactly as training did.
+    return f'''```python
+from summarizer import predict
+
+path = "{facts.final_model}"
+dialogue = "#Person1#: 내일 3시에 만나요. #Person2#: 좋아요, 회사 앞에서 봬요."
+print(predict(path, dialogue))  # the prompt of prompt.json, the saved generation settings
+```
+
+The weights load with `AutoModelForCausalLM.from_pretrained(path)`; the model was trained to answer
+the prompt described by `prompt.json` (a `summarizer.causal.prompt_config.PromptConfig`: the
+instruction and the dialogue as the user turn of the tokenizer's chat template), and generates
+the summary after it.'''
+
+
+def seq2seq_usage(facts: RunFacts) -> str:
     return f'''```python
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
