@@ -23,12 +23,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 from datasets import Dataset, Features
-from datasets.fingerprint import generate_random_fingerprint
-from datasets.table import InMemoryTable
 from transformers import PreTrainedTokenizerBase
 
 from summarizer.causal.prompt import PromptFormat
-from summarizer.data.features import CHUNK_ROWS, FEATURES
+from summarizer.data.features import CHUNK_ROWS, FEATURES, arrow_dataset
 from summarizer.errors import SummarizerError
 
 log = logging.getLogger(__name__)
@@ -140,15 +138,7 @@ def build_causal_dataset(
                 columns = {name: [example[name] for example in examples] for name in names}
             yield pa.RecordBatch.from_pydict(columns, schema=schema)
 
-    if path is None:
-        # A fingerprint of its own: `datasets` would serialise the whole table to hash it.
-        dataset = Dataset(InMemoryTable(pa.Table.from_batches(batches(), schema)),
-                          fingerprint=generate_random_fingerprint())
-    else:
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
-            for batch in batches():
-                writer.write_batch(batch)
-        dataset = Dataset.from_file(str(path))
+    dataset = arrow_dataset(batches(), schema, path)
     limits = {"dialogues": f"prompts longer than {max_source_length} tokens had their dialogue cut",
               "summaries": f"summaries longer than {max_target_length} tokens were cut"}
     for what, count in cut.items():

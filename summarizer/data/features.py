@@ -121,20 +121,26 @@ def build_dataset(
                 cut["summaries"] += count
             yield pa.RecordBatch.from_pydict(columns, schema=schema)
 
-    if path is None:
-        # A fingerprint of its own: `datasets` would serialise the whole table to hash it.
-        dataset = Dataset(InMemoryTable(pa.Table.from_batches(batches(), schema)),
-                          fingerprint=generate_random_fingerprint())
-    else:
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
-            for batch in batches():
-                writer.write_batch(batch)
-        dataset = Dataset.from_file(str(path))
+    dataset = arrow_dataset(batches(), schema, path)
     _note_truncated(cut["dialogues"], len(frame), "dialogues", max_source_length, split, notes)
     if summary_column is not None:
         _note_truncated(cut["summaries"], len(frame), "summaries", max_target_length, split,
                         notes)
     return dataset
+
+
+def arrow_dataset(batches: Iterator[pa.RecordBatch], schema: pa.Schema,
+                  path: str | Path | None) -> Dataset:
+    """The record `batches` as a dataset: appended to the Arrow file `path`, which the dataset
+    then maps from disk, or without `path` kept in memory."""
+    if path is None:
+        # A fingerprint of its own: `datasets` would serialise the whole table to hash it.
+        return Dataset(InMemoryTable(pa.Table.from_batches(batches, schema)),
+                       fingerprint=generate_random_fingerprint())
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return Dataset.from_file(str(path))
 
 
 def token_lengths(dataset: Dataset, column: str = "input_ids") -> list[int]:
