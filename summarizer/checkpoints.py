@@ -11,6 +11,7 @@ import logging
 import zipfile
 from pathlib import Path
 
+from summarizer.causal.saved import ADAPTER_WEIGHTS
 from summarizer.errors import SummarizerError
 from summarizer.run_files import FAILED_FILE
 
@@ -21,7 +22,7 @@ CHECKPOINT_PREFIX = "checkpoint-"
 # died and cannot resume.
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 # The weights; a checkpoint of a run with adapters (peft=lora/qlora) holds only the adapter's.
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", ADAPTER_WEIGHTS)
 
 
 def safetensors_intact(path: Path) -> bool:

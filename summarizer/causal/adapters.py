@@ -24,12 +24,11 @@ from transformers import (
 )
 
 from summarizer.causal.adapter_config import AdapterConfig
+from summarizer.causal.saved import ADAPTER_DIR
 from summarizer.errors import SummarizerError
 
 log = logging.getLogger(__name__)
 
-# The adapter alone, inside the final model's directory.
-ADAPTER_DIR = "adapter"
 
 
 def _peft():

@@ -18,7 +18,6 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from summarizer.atomic_files import write_json_atomic
-from summarizer.causal.adapters import ADAPTER_DIR
 from summarizer.causal.prompt_config import PromptConfig
 from summarizer.errors import SummarizerError
 from summarizer.run_config import saved_config
@@ -29,6 +28,8 @@ log = logging.getLogger(__name__)
 PROMPT_FILE = "prompt.json"
 # The base model of an adapter saved without merging, when its recorded source cannot serve.
 BASE_DIR = "base"
+# Where a run saves the adapter alone, and the files peft writes there.
+ADAPTER_DIR = "adapter"
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
