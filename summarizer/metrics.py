@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from transformers import EvalPrediction, PreTrainedTokenizerBase
 
+from summarizer.causal.collator import pad_token_id
 from summarizer.data.features import restore_order
 from summarizer.metric_names import GEN_LEN
 from summarizer.rouge import DEFAULT_TOKENIZER, rouge
@@ -47,11 +48,14 @@ class RougeMetrics:
             predictions = restore_order(predictions, self.order)
         self.last_predictions = predictions
         scores = rouge(predictions, self.references, tokenizer=self.rouge_tokenizer)
-        scores[GEN_LEN] = float(np.mean(generated_lengths(ids, self.tokenizer.pad_token_id)))
+        # Generation pads finished rows with the collator's id: EOS for tokenizers without a pad token.
+        scores[GEN_LEN] = float(np.mean(generated_lengths(ids, pad_token_id(self.tokenizer))))
         return scores
 
 
-def generated_lengths(ids: np.ndarray, pad_token_id: int) -> list[int]:
+def generated_lengths(ids: np.ndarray, pad_id: int) -> list[int]:
+    """Tokens per generated row, without padding (`pad_id`, or -100 where the trainer padded
+    batches of different widths together)."""
     ids = np.asarray(ids)
-    return [int(((row != pad_token_id) & (row != -100)).sum()) for row in ids]
+    return [int(((row != pad_id) & (row != -100)).sum()) for row in ids]
 

@@ -118,5 +118,5 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, dev_frame: pd.DataFrame
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
              *(final[name] for name in EVAL_ROUGE_METRICS), run_dir / FINAL_MODEL)
     outputs = report_outputs(metrics.last_predictions, "the dev predictions")
-    write_run_reports(trainer, final, data, run_dir, outputs)
+    write_run_reports(trainer, final, data, run_dir, outputs, metrics.references)
     return final

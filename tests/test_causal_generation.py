@@ -3,15 +3,18 @@ new tokens decoded, batched generation equal to one row at a time."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
+from transformers import EvalPrediction
 
 from summarizer.causal.collator import CausalLMCollator, pad, pad_token_id
 from summarizer.causal.features import IGNORE_INDEX, build_causal_dataset, encode_prompts
 from summarizer.causal.generation import generate_new_tokens, generation_settings, summarize
 from summarizer.causal.prompt import prompt_format
 from summarizer.causal.prompt_config import DEFAULT_INSTRUCTION, PromptConfig
+from summarizer.metrics import RougeMetrics
 from tests.causal_like import qwen_like_tokenizer, tiny_decoder, tiny_tokenizer
 
 
@@ -86,6 +89,22 @@ def test_a_tokenizer_without_pad_pads_with_eos(frame):
     assert pad_token_id(tokenizer) == tokenizer.eos_token_id
     ids, mask = pad([[5, 6], [7]], 0, left=True)
     assert ids.tolist() == [[5, 6], [0, 7]] and mask.tolist() == [[1, 1], [0, 1]]
+
+
+def test_generated_length_leaves_out_eos_padding(frame):
+    # Generation pads finished rows with EOS when the tokenizer has no pad token; the trainer
+    # pads batches of different widths with -100.
+    tokenizer = qwen_like_tokenizer(frame)
+    tokenizer.pad_token = None
+    eos = tokenizer.eos_token_id
+    references = frame["summary"].head(2).tolist()
+    ids = [tokenizer(text)["input_ids"] for text in references]
+    width = max(map(len, ids)) + 3
+    rows = np.array([[*row, eos, *[-100] * (width - len(row) - 1)] for row in ids])
+    rows[0, len(ids[0]) + 1] = eos
+    scores = RougeMetrics(tokenizer, references)(EvalPrediction(rows, None))
+    assert scores["gen_len"] == pytest.approx(np.mean([len(row) for row in ids]))
+    assert scores["rouge_sum"] > 299
 
 
 def test_batched_generation_equals_one_row_at_a_time(tokenizer, prompt, frame, model):

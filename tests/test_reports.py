@@ -20,7 +20,7 @@ from summarizer.data.module import SummarizationData
 from summarizer.reports import curves, run_reports
 from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.evaluation_log import EvaluationLogCallback, evaluation_line
-from summarizer.reports.facts import RunFacts, run_facts
+from summarizer.reports.facts import RunFacts, run_facts, summary_language
 from summarizer.reports.history import best_evaluation, evaluations, train_losses
 from summarizer.reports.model_card import ROUGE_TOKENIZATION, model_card_markdown
 from summarizer.reports.rerun import rerun_command, training_command
@@ -60,7 +60,7 @@ FINAL = {"eval_rouge1": 35.5, "eval_rouge2": 12.25, "eval_rougeL": 31.0, "eval_r
 
 
 def facts(tmp_path: Path, log_history=LOG_HISTORY, base_model=None, command=None,
-          rouge_tokenizer="whitespace") -> RunFacts:
+          rouge_tokenizer="whitespace", language="ko") -> RunFacts:
     return RunFacts(
         name="tiny_sample", run_dir=tmp_path, metrics=FINAL, log_history=log_history,
         metric="eval_rouge_sum", greater_is_better=True, base_model=base_model,
@@ -68,7 +68,7 @@ def facts(tmp_path: Path, log_history=LOG_HISTORY, base_model=None, command=None
         data_dir=tmp_path / "data", train_rows=1200, dev_rows=60, max_source_length=256,
         rouge_tokenizer=rouge_tokenizer,
         hyperparameters={"learning rate": 0.001, "epochs (planned)": 4},
-        command=command or "python -m summarizer.train logger=csv")
+        command=command or "python -m summarizer.train logger=csv", language=language)
 
 
 def test_history_splits_losses_evaluations_and_the_best():
@@ -169,6 +169,25 @@ def test_model_card_is_a_hub_card_with_the_metrics(tmp_path):
     assert "```bash\npython -m summarizer.train logger=csv\n```" in card
     assert "AutoModelForSeq2SeqLM.from_pretrained" in card and "AutoTokenizer" in card
     assert 'pipeline("summarization")' in card
+
+
+def test_model_card_names_the_language_of_the_summaries(tmp_path):
+    english = model_card_markdown(facts(tmp_path, language="en"))
+    assert front_matter(english)["language"] == ["en"] and "english" in front_matter(english)["tags"]
+    assert "\nA dialogue summarization model for English: `MBart" in english
+    unknown = model_card_markdown(facts(tmp_path, language=None))
+    assert "language" not in front_matter(unknown)
+    assert "\nA dialogue summarization model: `MBart" in unknown
+
+
+@pytest.mark.parametrize(("summaries", "language"), [
+    (["#Person1#은 #Person2#에게 Tom의 생일 파티에 대해 묻는다."], "ko"),
+    (["#Person1# asks #Person2# about Tom's birthday party."], "en"),
+    (["#Person1#は#Person2#に駅の場所を尋ねる。"], None),
+    ([], None),
+])
+def test_summary_language(summaries, language):
+    assert summary_language(summaries) == language
 
 
 def test_model_card_says_how_its_rouge_was_tokenized(tmp_path):

@@ -146,6 +146,7 @@ def test_model_card_describes_the_final_model(trained_run, capsys):
     card = (trained_run / "final_model" / "README.md").read_text(encoding="utf-8")
     meta = yaml.safe_load(re.match(r"---\n(.*?)\n---\n", card, re.DOTALL).group(1))
     assert meta["library_name"] == "transformers" and meta["pipeline_tag"] == "summarization"
+    assert meta["language"] == ["ko"]  # the sample's summaries
     metrics = read_json(trained_run / "metrics.json")
     reported = {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
     for kind in ("rouge1", "rouge2", "rougeL", "rouge_sum", "loss"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class RunFacts:
     hyperparameters: dict[str, Any]
     command: str | None  # the training command, secrets masked; None: no overrides recorded
     outputs: OutputCheck | None = None  # the final dev predictions: empty, repeated, distinct
+    language: str | None = None  # ISO 639-1 code of the dev summaries; None: not recognised
 
     @property
     def best(self) -> dict | None:
@@ -53,8 +55,21 @@ class RunFacts:
         return shlex.join(["python", "-m", "summarizer.predict", f"run={self.run_dir}"])
 
 
+def summary_language(summaries: Sequence[str]) -> str | None:
+    """"ko" when Hangul makes up at least a third of the letters (Korean summaries keep English
+    names and masks such as `#Person1#`), "en" when Latin letters make up nearly all of them."""
+    letters = [char for text in summaries for char in text if char.isalpha()]
+    if not letters:
+        return None
+    hangul = sum("\uac00" <= char <= "\ud7a3" or "\u3131" <= char <= "\u318e" for char in letters)
+    if hangul >= len(letters) / 3:
+        return "ko"
+    latin = sum(char.isascii() for char in letters)
+    return "en" if latin >= 0.95 * len(letters) else None
+
+
 def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, run_dir: Path,
-              outputs: OutputCheck | None = None) -> RunFacts:
+              outputs: OutputCheck | None = None, references: Sequence[str] = ()) -> RunFacts:
     args, model = trainer.args, trainer.model
     generation = model.generation_config
     precision = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
@@ -90,4 +105,5 @@ def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, r
         },
         command=rerun_command(run_dir),
         outputs=outputs,
+        language=summary_language(references),
     )

@@ -27,19 +27,24 @@ ROUGE_TOKENIZATION = {
 }
 
 
+# What `run_facts.summary_language` recognises.
+LANGUAGE_NAMES = {"ko": "Korean", "en": "English"}
+
+
 def is_causal(facts: RunFacts) -> bool:
     """A decoder-only model answers the prompt it was trained with, saved beside it."""
     return (facts.final_model / PROMPT_FILE).is_file()
 
 
 def front_matter(facts: RunFacts) -> dict:
-    card = {
-        "language": ["ko"],
+    card = {"language": [facts.language]} if facts.language else {}
+    card.update({
         "library_name": "transformers",
         "pipeline_tag": "text-generation" if is_causal(facts) else "summarization",
-        "tags": ["summarization", "dialogue-summarization", "korean",
+        "tags": ["summarization", "dialogue-summarization",
+                 *([LANGUAGE_NAMES[facts.language].lower()] if facts.language else []),
                  "causal-lm" if is_causal(facts) else "seq2seq"],
-    }
+    })
     # The hub reads `base_model` as a repository id; a local directory is named in the text only.
     if facts.base_model and not Path(facts.base_model).exists():
         card["base_model"] = facts.base_model
@@ -108,12 +113,14 @@ def model_card_markdown(facts: RunFacts) -> str:
     results = "\n".join(f"| {name} | {value} |" for name, value in metric_rows(facts.metrics))
     header = yaml.safe_dump(front_matter(facts), allow_unicode=True, sort_keys=False)
     rouge_tokens = ROUGE_TOKENIZATION[facts.rouge_tokenizer]
+    subject = "dialogue summarization model" + (
+        f" for {LANGUAGE_NAMES[facts.language]}" if facts.language else "")
     return f"""---
 {header}---
 
 # {facts.name}
 
-A Korean dialogue summarization model: `{facts.architecture}`, {facts.parameters / 1e6:.2f}M
+A {subject}: `{facts.architecture}`, {facts.parameters / 1e6:.2f}M
 parameters, {origin}.
 Inputs are dialogues with `#Person1#:`-style speaker tags, truncated to {facts.max_source_length}
 tokens; summaries keep the tags.

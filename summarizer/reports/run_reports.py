@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from transformers import Seq2SeqTrainer
@@ -33,15 +34,17 @@ def write_model_card(facts: RunFacts) -> None:
 
 
 def write_run_reports(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData,
-                      run_dir: Path, outputs: OutputCheck | None = None) -> None:
+                      run_dir: Path, outputs: OutputCheck | None = None,
+                      references: Sequence[str] = ()) -> None:
     """Learning curves, `summary.md` and the model card, each on its own; `outputs`: the
-    numbers of the final dev predictions.
+    numbers of the final dev predictions; `references`: the dev summaries (their language goes
+    on the model card).
 
     A report that fails is logged and skipped: the run's model and metrics are already saved, and
     a sweep must not lose a trial over a plot.
     """
     try:
-        facts = run_facts(trainer, metrics, data, run_dir, outputs)
+        facts = run_facts(trainer, metrics, data, run_dir, outputs, references)
     except Exception:
         log.warning("Could not gather the run's facts; no reports written", exc_info=True)
         return
