@@ -27,7 +27,7 @@ from summarizer.errors import SummarizerError
 from summarizer.options import check_training_values
 from summarizer.output_checks import warn_if_degenerate
 from summarizer.overrides import API_OVERRIDES
-from summarizer.remote_code import check_trust_remote_code
+from summarizer.remote_code import check_trust_remote_code, env_trusts_remote_code
 from summarizer.resolvers import register_resolvers
 from summarizer.results import TrainResult
 from summarizer.secrets import redact_files, secret_values
@@ -201,7 +201,7 @@ Dialogues = str | Sequence[str] | pd.Series | pd.DataFrame
 def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *,
             text_column: str = "dialogue", summary_column: str = "summary",
             batch_size: int = 32, max_source_length: int | None = None,
-            split: str | None = None,
+            split: str | None = None, trust_remote_code: bool | None = None,
             **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
     """Summaries of `dialogues` by a trained model, in the shape and order they came in.
 
@@ -211,7 +211,9 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
     DataFrame a copy with a `summary_column` added (dialogues read from `text_column`).
     `max_source_length` defaults to the training run's `data.max_source_length` (for a causal
     model it bounds the whole prompt); `split` names the dialogues in the log line that counts
-    truncated ones; `generation` (`num_beams=4`, `max_length=100`, ...) overrides the generation
+    truncated ones; `trust_remote_code` lets a model directory's own Python code run (a model
+    whose architecture transformers lacks; None: as SUMMARIZER_TRUST_REMOTE_CODE says);
+    `generation` (`num_beams=4`, `max_length=100`, ...) overrides the generation
     config saved with the model. A causal model reads `max_length` as the summary's length
     (`max_new_tokens`), as a seq2seq model does, and gets the prompt it was trained with.
     """
@@ -219,7 +221,9 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
     from summarizer.inference import load_model, load_prompt, model_dir, summarize
 
     path = model.run_dir if isinstance(model, TrainResult) else Path(model)
-    loaded, tokenizer = load_model(path)
+    if trust_remote_code is None:
+        trust_remote_code = env_trusts_remote_code()
+    loaded, tokenizer = load_model(path, trust_remote_code=trust_remote_code)
     prompt = None if loaded.config.is_encoder_decoder else load_prompt(path, tokenizer)
     if max_source_length is None:
         max_source_length = _trained_source_length(path, model_dir(path), tokenizer,

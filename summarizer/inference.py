@@ -40,6 +40,7 @@ from summarizer.checkpoints import CHECKPOINT_PREFIX, safetensors_intact
 from summarizer.data.features import encode_texts
 from summarizer.errors import SummarizerError
 from summarizer.hardware import auto_precision
+from summarizer.remote_code import TRUST_REMOTE_CODE_ENV
 from summarizer.run_files import FAILED_FILE, FINAL_MODEL
 from summarizer.tokenization import decode
 
@@ -136,24 +137,30 @@ def _tokenizer_dir(directory: Path, adapter: Path) -> Path | None:
                  if (candidate / "tokenizer_config.json").is_file()), None)
 
 
-def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def load_model(path: str | Path, trust_remote_code: bool = False,
+               ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The model and tokenizer of a run or model directory, on the GPU when there is one.
 
     Causal models load in bf16 (fp16 on GPUs without it) on a GPU, fp32 on the CPU; seq2seq
-    models in fp32 (`summarize` autocasts them).
+    models in fp32 (`summarize` autocasts them). `trust_remote_code`: run the Python code the
+    directory (or the adapter's base model) ships, for architectures transformers lacks.
     """
     directory = model_dir(path)
     adapter = adapter_dir(directory) if not (directory / "config.json").is_file() else None
+    trust = {"trust_remote_code": trust_remote_code}
     if adapter is not None:
-        tokenizer = load_tokenizer(_tokenizer_dir(directory, adapter))
-        model = _load_with_adapter(directory, adapter, tokenizer)
+        tokenizer = load_tokenizer(_tokenizer_dir(directory, adapter), **trust)
+        model = _load_with_adapter(directory, adapter, tokenizer, **trust)
     else:
-        tokenizer = load_tokenizer(directory)
-        if AutoConfig.from_pretrained(directory).is_encoder_decoder:
-            model = AutoModelForSeq2SeqLM.from_pretrained(directory, use_safetensors=True)
+        # The config first: it says whether the directory's own code is needed.
+        config = _remote_code_config(directory, trust_remote_code)
+        tokenizer = load_tokenizer(directory, **trust)
+        if config.is_encoder_decoder:
+            model = AutoModelForSeq2SeqLM.from_pretrained(directory, use_safetensors=True,
+                                                          **trust)
         else:
             model = AutoModelForCausalLM.from_pretrained(directory, use_safetensors=True,
-                                                         dtype=_causal_dtype())
+                                                         dtype=_causal_dtype(), **trust)
     if not model.config.is_encoder_decoder:
         _for_summaries(model)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -161,7 +168,20 @@ def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBa
     return model.to(device).eval(), tokenizer
 
 
-def load_tokenizer(directory: Path) -> PreTrainedTokenizerBase:
+def _remote_code_config(directory: Path, trust_remote_code: bool):
+    try:
+        return AutoConfig.from_pretrained(directory, trust_remote_code=trust_remote_code)
+    except ValueError as err:
+        if trust_remote_code or "trust_remote_code" not in str(err):
+            raise
+        raise SummarizerError(
+            f"The model in {directory} needs the Python code shipped in its directory "
+            "(its config.json names classes by auto_map). If you trust it, pass "
+            f"trust_remote_code=true on the command line (predict), trust_remote_code=True to "
+            f"summarizer.predict, or set {TRUST_REMOTE_CODE_ENV}=1.") from None
+
+
+def load_tokenizer(directory: Path, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
     """The tokenizer saved in `directory`, as it was saved.
 
     `AutoTokenizer` picks the tokenizer class of some model types (Qwen2) over the saved one
@@ -172,15 +192,15 @@ def load_tokenizer(directory: Path) -> PreTrainedTokenizerBase:
     saved_class = json.loads(config_file.read_text(encoding="utf-8")).get("tokenizer_class")
     if saved_class in GENERIC_TOKENIZERS and (directory / "tokenizer.json").is_file():
         return TokenizersBackend.from_pretrained(directory)
-    return AutoTokenizer.from_pretrained(directory)
+    return AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
 
 
 def _causal_dtype() -> torch.dtype:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(auto_precision(), torch.float32)
 
 
-def _load_with_adapter(directory: Path, adapter: Path,
-                       tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+def _load_with_adapter(directory: Path, adapter: Path, tokenizer: PreTrainedTokenizerBase,
+                       trust_remote_code: bool = False) -> PreTrainedModel:
     """The adapter's base model with the adapter merged into it (generation then runs as fast
     as on a merged model)."""
     if importlib.util.find_spec("peft") is None:
@@ -191,7 +211,9 @@ def _load_with_adapter(directory: Path, adapter: Path,
 
     source = base_model(adapter, directory)
     seq2seq = PeftConfig.from_pretrained(str(adapter)).task_type == "SEQ_2_SEQ_LM"
-    kwargs = {} if seq2seq else {"dtype": _causal_dtype()}
+    kwargs = {"trust_remote_code": trust_remote_code}
+    if not seq2seq:
+        kwargs["dtype"] = _causal_dtype()
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
     try:
         base = auto.from_pretrained(source, **kwargs)

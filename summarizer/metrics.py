@@ -48,7 +48,7 @@ class RougeMetrics:
             predictions = restore_order(predictions, self.order)
         self.last_predictions = predictions
         scores = rouge(predictions, self.references, tokenizer=self.rouge_tokenizer)
-        # Generation pads finished rows with the collator's id: EOS for tokenizers without a pad token.
+        # Finished rows are padded with the collator's id: EOS for tokenizers without a pad.
         scores[GEN_LEN] = float(np.mean(generated_lengths(ids, pad_token_id(self.tokenizer))))
         return scores
 

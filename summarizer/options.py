@@ -230,6 +230,7 @@ PREDICT_RULES = {
     "output": text(optional=True),
     "text": text(optional=True, numbers=True),
     "batch_size": integer(1),
+    "trust_remote_code": boolean(),
     **{f"generation.{key}": _nullable(rule, True) for key, rule in GENERATION_RULES.items()},
     "generation.max_new_tokens": integer(1, optional=True),
 }

@@ -8,6 +8,7 @@ must give the same summaries.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from summarizer.causal.tiny import from_config
 from summarizer.errors import SummarizerError
 from summarizer.inference import causal_settings, load_model, model_dir
 from summarizer.modeling import from_config as seq2seq_from_config
+from summarizer.remote_code import TRUST_REMOTE_CODE_ENV
 from summarizer.tokenization import decode
 from tests.causal_like import tiny_decoder, tiny_tokenizer
 from tests.conftest import read_json
@@ -277,3 +279,68 @@ def test_the_command_without_the_base_exits_with_the_fix(adapter_runs, tmp_path)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 2, output[-3000:]
     assert "base model is missing" in output and "Traceback" not in output
+
+
+REMOTE_CONFIG = '''from transformers import Qwen2Config
+
+
+class RemoteConfig(Qwen2Config):
+    model_type = "remote_qwen2"
+'''
+REMOTE_MODEL = '''from transformers import Qwen2ForCausalLM
+
+from .configuration_remote import RemoteConfig
+
+
+class RemoteForCausalLM(Qwen2ForCausalLM):
+    config_class = RemoteConfig
+'''
+
+
+@pytest.fixture(scope="module")
+def shipped_code(tokenizer, tmp_path_factory):
+    """A Qwen2 model saved as it is, and the same weights as a model whose architecture
+    transformers lacks: config.json names classes in Python files shipped beside the weights
+    (`auto_map`), as some hub releases do."""
+    root = tmp_path_factory.mktemp("remote")
+    plain = save_merged(qwen2_decoder(tokenizer), tokenizer, root / "plain" / "final_model")
+    directory = root / "shipped" / "final_model"
+    shutil.copytree(plain, directory)
+    (directory / "configuration_remote.py").write_text(REMOTE_CONFIG)
+    (directory / "modeling_remote.py").write_text(REMOTE_MODEL)
+    config = read_json(directory / "config.json")
+    config.update(model_type="remote_qwen2", architectures=["RemoteForCausalLM"], auto_map={
+        "AutoConfig": "configuration_remote.RemoteConfig",
+        "AutoModelForCausalLM": "modeling_remote.RemoteForCausalLM"})
+    (directory / "config.json").write_text(json.dumps(config))
+    return {"plain": plain, "shipped": directory}
+
+
+def test_a_model_shipping_its_code_predicts_only_when_trusted(shipped_code, dialogues,
+                                                              monkeypatch):
+    plain, shipped = shipped_code["plain"], shipped_code["shipped"]
+    monkeypatch.delenv(TRUST_REMOTE_CODE_ENV, raising=False)
+    with pytest.raises(SummarizerError, match="needs the Python code shipped in its directory"):
+        predict(shipped, dialogues[0])
+    model, _ = load_model(shipped, trust_remote_code=True)
+    assert type(model).__name__ == "RemoteForCausalLM"
+    assert predict(shipped, dialogues[:2], trust_remote_code=True) == predict(plain,
+                                                                              dialogues[:2])
+    monkeypatch.setenv(TRUST_REMOTE_CODE_ENV, "1")
+    assert predict(shipped, dialogues[0]) == predict(plain, dialogues[0])
+
+
+@pytest.mark.slow
+def test_the_command_runs_shipped_code_only_when_the_command_line_says_so(
+        shipped_code, tmp_path, monkeypatch):
+    monkeypatch.delenv(TRUST_REMOTE_CODE_ENV, raising=False)
+    text = "#Person1#: 내일 3시에 회의실에서 만나요. #Person2#: 네 좋아요."
+    args = [f"run={shipped_code['shipped']}", f"text='{text}'",
+            f"hydra.run.dir={tmp_path / 'log'}"]
+    refused = run_predict(args, tmp_path)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 2, output[-3000:]
+    assert "trust_remote_code=true on the command line" in output and "Traceback" not in output
+    trusted = run_predict([*args, "trust_remote_code=true"], tmp_path)
+    assert trusted.returncode == 0, trusted.stderr[-3000:]
+    assert trusted.stdout.rstrip("\n").endswith(predict(shipped_code["plain"], text))

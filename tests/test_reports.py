@@ -173,7 +173,8 @@ def test_model_card_is_a_hub_card_with_the_metrics(tmp_path):
 
 def test_model_card_names_the_language_of_the_summaries(tmp_path):
     english = model_card_markdown(facts(tmp_path, language="en"))
-    assert front_matter(english)["language"] == ["en"] and "english" in front_matter(english)["tags"]
+    meta = front_matter(english)
+    assert meta["language"] == ["en"] and "english" in meta["tags"]
     assert "\nA dialogue summarization model for English: `MBart" in english
     unknown = model_card_markdown(facts(tmp_path, language=None))
     assert "language" not in front_matter(unknown)

@@ -17,6 +17,8 @@ from summarizer.errors import SummarizerError
 from summarizer.metric_names import ROUGE_METRICS
 from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
 from summarizer.output_checks import log_only
+from summarizer.overrides import command_line_overrides
+from summarizer.remote_code import check_trust_remote_code
 from summarizer.rouge import rouge
 from summarizer.run_config import data_settings
 
@@ -41,11 +43,13 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
         raise SummarizerError("text= is empty: give the dialogue to summarize, e.g. "
                               "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
     check_options(cfg, PREDICT_RULES)
+    check_trust_remote_code(cfg, command_line_overrides())
     model_dir(cfg.run)
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
+    trust = {"trust_remote_code": cfg.trust_remote_code}
     if cfg.text is not None:
         # The trained source length comes from the run, else from the model.
-        summary = api.predict(cfg.run, str(cfg.text), batch_size=1, **generation)
+        summary = api.predict(cfg.run, str(cfg.text), batch_size=1, **trust, **generation)
         print(summary)
         return summary
 
@@ -53,7 +57,8 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     log.info("Data %s: split %s from %s", data.name, cfg.split, data.path(cfg.split))
     frame = data.load(cfg.split, for_prediction=True)
     summaries = api.predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
-                        split=cfg.split, max_source_length=data.max_source_length, **generation)
+                        split=cfg.split, max_source_length=data.max_source_length, **trust,
+                        **generation)
     output = api.write_submission(summaries, cfg.output or out_dir / "submission.csv",
                               fnames=frame[data.id_column].tolist())
     log.info("Wrote %d summaries to %s", len(summaries), output)
