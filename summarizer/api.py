@@ -1,5 +1,5 @@
 """The Python API: `load_config`, `train`, `build_trainer`, `predict`, `write_submission`,
-`score`.
+`score`, `average`.
 
 The `python -m summarizer.*` commands call these functions, so a notebook gets the same
 config, run directory, files and numbers as the command line.
@@ -21,19 +21,22 @@ from hydra.utils import execution_whitelist, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from summarizer import scoring
+from summarizer.atomic_files import directory_replaced_whole, write_json_atomic
 from summarizer.command import CONF_DIR, HYDRA_FILES
 from summarizer.data.io import write_csv_atomic
 from summarizer.errors import SummarizerError
-from summarizer.options import check_training_values
+from summarizer.options import DATA_RULES, check_options, check_training_values
 from summarizer.output_checks import warn_if_degenerate
 from summarizer.overrides import API_OVERRIDES
 from summarizer.remote_code import check_trust_remote_code, env_trusts_remote_code
 from summarizer.resolvers import register_resolvers
 from summarizer.results import TrainResult
+from summarizer.run_config import data_settings
 from summarizer.secrets import redact_files, secret_values
 from summarizer.whitelist import EXECUTION_WHITELIST
 
 register_resolvers()
+log = logging.getLogger(__name__)
 
 
 def load_config(experiment: str | None = None, overrides: Sequence[str] = (),
@@ -327,3 +330,50 @@ def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
     width = len(lists[0]) if lists else 1
     names = ["reference"] if width == 1 else [f"reference{i + 1}" for i in range(width)]
     return scoring.score_texts(predictions, lists, names, tokenizer)
+
+
+def average(run: str | os.PathLike[str] | TrainResult, *, last: int | None = None,
+            best: int | None = None, batch_size: int = 32, trust_remote_code: bool | None = None,
+            data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Average the weights of a run's checkpoints and score the result on the run's dev split,
+    as `python -m summarizer.average run=<dir> last=3` does; returns its `metrics.json`.
+
+    `last=N` takes the N newest checkpoints (by step), `best=N` the N with the best value of the
+    metric the run kept its best model by, each as recorded in its `trainer_state.json`. The
+    averaged model (the adapter, for a run with adapters) goes to `<run>/final_model_averaged/`
+    with its dev ROUGE in `metrics.json`, next to the run's final dev ROUGE and which of the two
+    is better; `predict` loads it like `final_model/`. The dev rows, lengths and generation
+    settings are the run's; `data` overrides data settings as `data.<key>=` does for predict.
+    """
+    # Imported here: averaging and inference load torch, which `import summarizer` must not.
+    from summarizer.averaging import (
+        AVERAGED_MODEL,
+        METRICS_FILE,
+        averaged_report,
+        report_line,
+        select_checkpoints,
+        selection,
+        write_averaged_model,
+    )
+    from summarizer.rouge import rouge
+
+    path = run.run_dir if isinstance(run, TrainResult) else Path(run)
+    chosen = selection(last, best)
+    settings = data_settings(path, OmegaConf.create(dict(data or {})))
+    check_options(OmegaConf.create({"data": settings}), DATA_RULES)
+    checkpoints = select_checkpoints(path, chosen)
+    with execution_whitelist(EXECUTION_WHITELIST):
+        dev = instantiate(settings)
+    frame = dev.load("dev")
+    # Written whole or not at all: a failed evaluation leaves no unscored model behind.
+    with directory_replaced_whole(path / AVERAGED_MODEL) as partial:
+        write_averaged_model(checkpoints, partial)
+        summaries = predict(partial, frame[dev.text_column].tolist(), batch_size=batch_size,
+                            split="dev", max_source_length=dev.max_source_length,
+                            trust_remote_code=trust_remote_code)
+        scores = rouge(summaries, frame[dev.summary_column].tolist(),
+                       tokenizer=dev.rouge_tokenizer)
+        report = averaged_report(scores, path, checkpoints, chosen)
+        write_json_atomic(report, partial / METRICS_FILE)
+    log.info("%s", report_line(report))
+    return report

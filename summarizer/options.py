@@ -235,6 +235,17 @@ PREDICT_RULES = {
     "generation.max_new_tokens": integer(1, optional=True),
 }
 
+# The data settings of `average` are the run's, checked by `summarizer.average` once filled in.
+AVERAGE_RULES = {
+    "name": text(numbers=True),
+    **PATH_RULES,
+    "run": text(),
+    "last": integer(2, optional=True),
+    "best": integer(2, optional=True),
+    "batch_size": integer(1),
+    "trust_remote_code": boolean(),
+}
+
 
 SCORE_RULES = {
     "predictions": text(),

@@ -5,7 +5,8 @@ Which keys count as options:
   directory and logging set-up, which no user option feeds); Hydra keys that a preset sets
   (`hydra.sweeper.*`, `hydra.launcher.*`, `hydra.run.dir` of `score.yaml`) are options too;
 - a key is written as it is typed on the command line: the file's package (`# @package ...`;
-  `_global_` and the commands' own files `train.yaml`, `predict.yaml`, `score.yaml` are the root;
+  `_global_` and the commands' own files `train.yaml`, `predict.yaml`, `score.yaml`,
+  `average.yaml` are the root;
   otherwise the group's folder) joined with the key's path in the file;
 - every leaf counts: a scalar, a list, or an empty mapping; `defaults` lists and Hydra's
   instantiation keys (`_target_`, `_partial_`, ...) do not (the page names what a group builds
@@ -31,7 +32,7 @@ from omegaconf import OmegaConf
 from tests.conftest import CONF, ROOT
 
 PAGE = ROOT / "docs" / "configuration.md"
-COMMAND_FILES = ("train.yaml", "predict.yaml", "score.yaml")
+COMMAND_FILES = ("train.yaml", "predict.yaml", "score.yaml", "average.yaml")
 INSTANTIATION_KEYS = {"_target_", "_args_", "_partial_", "_convert_", "_recursive_"}
 PACKAGE_LINE = re.compile(r"^#\s*@package\s+(\S+)\s*$", re.M)
 FILE_COLUMN = re.compile(r"^([\w/]+)=(\w+)$|^(\w+\.yaml)$")

@@ -15,6 +15,7 @@ from summarizer.errors import SummarizerError
 from summarizer.options import (
     HYDRA_KEYS,
     PASSED_AS_IS,
+    AVERAGE_RULES,
     PREDICT_RULES,
     SCORE_RULES,
     TRAIN_RULES,
@@ -30,6 +31,7 @@ CALLS = {
     "train": check_training_values,
     "predict": lambda cfg: (check_options(cfg, PREDICT_RULES), checked_data(cfg)),
     "score": lambda cfg: check_options(cfg, SCORE_RULES),
+    "average": lambda cfg: (check_options(cfg, AVERAGE_RULES), checked_data(cfg)),
 }
 VARIANTS = [
     ("train", []),
@@ -39,6 +41,7 @@ VARIANTS = [
     ("train", ["model=causal_lm", "peft=qlora"]),
     ("predict", ["run=set_by_the_test"]),
     ("score", ["predictions=p.csv", "references=r.csv"]),
+    ("average", ["run=set_by_the_test", "last=2"]),
 ]
 
 
@@ -59,7 +62,8 @@ def leaves(node: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 def bad_values(key: str, command: str, cfg: DictConfig) -> list:
-    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES}[command]
+    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES,
+             "average": AVERAGE_RULES}[command]
     if key in rules:
         return list(rules[key].bad)
     default = OmegaConf.select(cfg, key)
@@ -71,7 +75,8 @@ def bad_values(key: str, command: str, cfg: DictConfig) -> list:
 
 
 def all_options():
-    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES}
+    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES,
+             "average": AVERAGE_RULES}
     for command, overrides in VARIANTS:
         cfg = job_config(command, overrides)
         for key, written in leaves(OmegaConf.to_container(cfg, resolve=False)):
@@ -109,7 +114,7 @@ def saved_run(tmp_path_factory) -> Path:
 def test_a_bad_value_names_its_key(option, overrides, saved_run):
     command, key = option
     cfg = job_config(command, list(overrides))
-    if command == "predict":
+    if command in ("predict", "average"):
         cfg.run = str(saved_run)
     for bad in bad_values(key, command, cfg):
         broken = cfg.copy()
