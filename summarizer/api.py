@@ -359,9 +359,9 @@ def average(run: str | os.PathLike[str] | TrainResult, *, last: int | None = Non
 
     path = run.run_dir if isinstance(run, TrainResult) else Path(run)
     chosen = selection(last, best)
+    checkpoints = select_checkpoints(path, chosen)
     settings = data_settings(path, OmegaConf.create(dict(data or {})))
     check_options(OmegaConf.create({"data": settings}), DATA_RULES)
-    checkpoints = select_checkpoints(path, chosen)
     with execution_whitelist(EXECUTION_WHITELIST):
         dev = instantiate(settings)
     frame = dev.load("dev")
