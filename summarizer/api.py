@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -367,13 +368,17 @@ def average(run: str | os.PathLike[str] | TrainResult, *, last: int | None = Non
     frame = dev.load("dev")
     # Written whole or not at all: a failed evaluation leaves no unscored model behind.
     with directory_replaced_whole(path / AVERAGED_MODEL) as partial:
-        write_averaged_model(checkpoints, partial)
-        summaries = predict(partial, frame[dev.text_column].tolist(), batch_size=batch_size,
-                            split="dev", max_source_length=dev.max_source_length,
-                            trust_remote_code=trust_remote_code)
-        scores = rouge(summaries, frame[dev.summary_column].tolist(),
-                       tokenizer=dev.rouge_tokenizer)
-        report = averaged_report(scores, path, checkpoints, chosen)
-        write_json_atomic(report, partial / METRICS_FILE)
+        try:
+            write_averaged_model(checkpoints, partial)
+            summaries = predict(partial, frame[dev.text_column].tolist(), batch_size=batch_size,
+                                split="dev", max_source_length=dev.max_source_length,
+                                trust_remote_code=trust_remote_code)
+            scores = rouge(summaries, frame[dev.summary_column].tolist(),
+                           tokenizer=dev.rouge_tokenizer)
+            report = averaged_report(scores, path, checkpoints, chosen)
+            write_json_atomic(report, partial / METRICS_FILE)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # a model's worth of disk
+            raise
     log.info("%s", report_line(report))
     return report

@@ -24,7 +24,10 @@ from safetensors.torch import save_file
 from summarizer.causal.saved import (
     ADAPTER_CONFIG,
     ADAPTER_WEIGHTS,
+    BASE_DIR,
+    base_model,
     read_prompt_config,
+    recorded_base,
     write_prompt_config,
 )
 from summarizer.checkpoints import CHECKPOINT_PREFIX, safetensors_intact
@@ -207,6 +210,28 @@ def check_same_architecture(checkpoints: list[Path]) -> None:
             raise _mismatch(checkpoint, first, "its weights are split into other files")
 
 
+def check_adapter_base(checkpoint: Path) -> None:
+    """An averaged adapter is scored and used on its base model: stop before averaging when the
+    base cannot be found where predict looks for it (`summarizer.causal.saved.base_model`)."""
+    if not (checkpoint / ADAPTER_CONFIG).is_file():
+        return
+    try:
+        base_model(checkpoint, checkpoint)
+    except SummarizerError:
+        named = recorded_base(checkpoint)
+        where = ("the adapters name none: the base was built from a config, and the run kept it "
+                 "only merged with the final adapter" if named is None else
+                 f"the adapters name {named!r}, which is neither a model directory here nor a "
+                 "downloaded hub model")
+        download = f", or download {named!r} while online (`hf download {named}`)" if named else ""
+        raise SummarizerError(
+            f"The checkpoints of {checkpoint.parent} hold LoRA adapters, and their base model "
+            f"cannot be found: {where}. An averaged adapter is scored and used on its base "
+            "model: put the base model's files (config.json, safetensors weights) in "
+            f"{checkpoint.parent / FINAL_MODEL / BASE_DIR}/{download}. A run trained with "
+            "peft.merge=false saves its base there when it was built from a config.") from None
+
+
 def average_weights(checkpoints: list[Path], destination: Path) -> None:
     """Write the elementwise mean of the checkpoints' weights into `destination`, each tensor
     in the dtype the checkpoints hold it in. Integer tensors (buffers such as position ids) are
@@ -265,6 +290,7 @@ def write_averaged_model(checkpoints: list[Path], destination: Path) -> None:
     prompt (`prompt.json`)."""
     check_same_architecture(checkpoints)
     newest = checkpoints[-1]
+    check_adapter_base(newest)
     destination.mkdir(parents=True, exist_ok=True)
     for path in newest.iterdir():
         if _belongs_to_model(path):

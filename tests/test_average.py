@@ -117,7 +117,9 @@ def test_an_adapter_run_averages_the_adapter_and_keeps_its_prompt(tmp_path):
         (path / ADAPTER_CONFIG).write_text(json.dumps({"task_type": "CAUSAL_LM", "r": 2}),
                                            encoding="utf-8")
         paths.append(path)
-    (run / "final_model").mkdir()
+    # The base model it goes on, built from a config and saved by the run (peft.merge=false).
+    (run / "final_model" / "base").mkdir(parents=True)
+    (run / "final_model" / "base" / "config.json").write_text("{}", encoding="utf-8")
     (run / "final_model" / PROMPT_FILE).write_text(
         json.dumps({"instruction": "요약하세요.", "user_template": "{instruction}\n{dialogue}"}),
         encoding="utf-8")
@@ -129,6 +131,23 @@ def test_an_adapter_run_averages_the_adapter_and_keeps_its_prompt(tmp_path):
     assert not (out / "model.safetensors").exists()
     assert read_json(out / ADAPTER_CONFIG)["task_type"] == "CAUSAL_LM"
     assert read_json(out / PROMPT_FILE)["instruction"] == "요약하세요."
+
+
+def test_an_adapter_without_a_base_model_stops_before_averaging(tmp_path):
+    run = tmp_path / "run"
+    paths = []
+    for step in (8, 16):
+        path = run / f"checkpoint-{step}"
+        path.mkdir(parents=True)
+        save_file({"lora_A.weight": torch.randn(2, 4)}, str(path / ADAPTER_WEIGHTS))
+        (path / ADAPTER_CONFIG).write_text(json.dumps({"task_type": "CAUSAL_LM"}),
+                                           encoding="utf-8")
+        paths.append(path)
+    with pytest.raises(SummarizerError, match=r"hold LoRA adapters, and their base model cannot "
+                       r"be found: the adapters name none.*put the base model's files "
+                       r"\(config.json, safetensors weights\) in .*final_model/base/"):
+        write_averaged_model(paths, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture
