@@ -122,11 +122,11 @@ def best_metric(run_dir: Path) -> tuple[str, bool]:
     """The metric the run kept its best model by, as evaluations log it (`eval_rouge_sum`),
     and whether higher is better."""
     config = saved_config(run_dir)
-    args = None if config is None else OmegaConf.select(config, "training.args")
-    args = {} if args is None else OmegaConf.to_container(args, resolve=False)
-    metric = str(args.get("metric_for_best_model") or OBJECTIVE)
+    if config is None:
+        config = OmegaConf.create()
+    metric = str(OmegaConf.select(config, "training.args.metric_for_best_model") or OBJECTIVE)
     metric = metric if metric.startswith(EVAL_PREFIX) else EVAL_PREFIX + metric
-    greater = args.get("greater_is_better")
+    greater = OmegaConf.select(config, "training.args.greater_is_better")
     return metric, metric != f"{EVAL_PREFIX}loss" if greater is None else bool(greater)
 
 
@@ -153,6 +153,9 @@ def checkpoint_score(checkpoint: Path, metric: str) -> float:
 def select_checkpoints(run_dir: Path, chosen: Selection) -> list[Path]:
     """The checkpoints `chosen` names, oldest first."""
     found = run_checkpoints(run_dir)
+    if not found and any(run_dir.parent.glob(f"{CHECKPOINT_PREFIX}*")):
+        raise SummarizerError(f"run={run_dir} is a folder inside a training run: give the run "
+                              f"directory itself, run={run_dir.parent}.")
     if len(found) < chosen.count:
         kept = (f"keeps {len(found)} ({', '.join(path.name for path in found)})" if found
                 else "keeps no checkpoint-* directory with safetensors weights")

@@ -246,6 +246,11 @@ def test_the_python_api_takes_the_commands_path(scored_run):
         summarizer.average(scored_run, last=2, best=2)
 
 
+def test_a_folder_inside_a_run_names_the_run(scored_run):
+    with pytest.raises(SummarizerError, match=f"give the run directory itself, run={scored_run}"):
+        select_checkpoints(scored_run / "checkpoint-40", selection(last=2))
+
+
 def test_a_run_without_checkpoints_says_how_to_keep_them(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
