@@ -13,9 +13,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from summarizer.commands.predict import checked_data
 from summarizer.errors import SummarizerError
 from summarizer.options import (
+    AVERAGE_RULES,
     HYDRA_KEYS,
     PASSED_AS_IS,
-    AVERAGE_RULES,
     PREDICT_RULES,
     SCORE_RULES,
     TRAIN_RULES,
