@@ -77,14 +77,14 @@ def build_tokenizer(model_cfg: DictConfig, data: SummarizationData, train_frame:
 
     With `model.tokenizer_from_data` it is trained on the dialogues and summaries of
     `train_frame`, or comes from `cache_dir` when an earlier run trained it from the same texts
-    with the same settings; the tags are always its tokens then. A loaded tokenizer gets them as
-    new tokens only with `tags_as_tokens` (`peft.tags_as_tokens` of a causal model).
+    with the same settings. The tags become its never-split tokens, or a loaded tokenizer's new
+    tokens, only with `tags_as_tokens` (always for seq2seq models; `peft.tags_as_tokens` for a
+    causal one); otherwise they are text like the rest.
     """
-    special_tokens = list(data.special_tokens)
+    special_tokens = list(data.special_tokens) if tags_as_tokens else []
     if not model_cfg.tokenizer_from_data:
         try:
-            return called(model_cfg.tokenizer,
-                          special_tokens=special_tokens if tags_as_tokens else [])
+            return called(model_cfg.tokenizer, special_tokens=special_tokens)
         except (OSError, ValueError) as err:
             reason = " ".join(str(err).split())
             raise SummarizerError(

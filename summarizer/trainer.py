@@ -257,8 +257,8 @@ def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.Da
     adapter, causal = adapter_settings(cfg), is_causal(cfg.model)
     load_kwargs = quantization_kwargs(adapter)  # QLoRA without CUDA stops here, before loading
     args = training_arguments(cfg, output_dir, logger)
-    # Seq2seq models always had the tags as tokens; for a causal model's pretrained tokenizer it
-    # is a setting (byte-level tokenizers round-trip them as text).
+    # Seq2seq models always have the tags as tokens; for a causal model it is a setting
+    # (byte-level and data-trained tokenizers round-trip them as text; docs/benchmarks.md).
     tags_as_tokens = not causal or adapter.tags_as_tokens
     # The other processes of a distributed run wait for the main one on their machine to train
     # the tokenizer and tokenize, and reuse its cache entries.

@@ -87,7 +87,7 @@ def test_adapters_learn_at_their_own_rate_unless_the_model_is_trained_from_scrat
     assert compose_train(["model=causal_lm"]).training.learning_rate == 1e-5
     assert compose_train(["model=causal_lm", "peft=lora"]).training.learning_rate == 2e-4
     assert compose_train(["model=causal_lm", "peft=qlora"]).training.learning_rate == 2e-4
-    assert compose_train(["model=tiny_causal", "peft=lora"]).training.learning_rate == 1e-3
+    assert compose_train(["model=tiny_causal", "peft=lora"]).training.learning_rate == 2e-3
 
 
 def test_a_sweep_searches_the_lora_rank_only_with_adapters():
