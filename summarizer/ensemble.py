@@ -20,6 +20,7 @@ from omegaconf import ListConfig
 from summarizer.errors import SummarizerError
 from summarizer.metric_names import ROUGE_METRICS, ROUGE_SUM
 from summarizer.rouge import rouge, rouge_per_example
+from summarizer.run_config import saved_data
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,19 @@ def model_runs(run: Any) -> list[str]:
     """`run=` as a list of runs: one directory, or the list `'run=[<dir a>,<dir b>]'` gives."""
     return [str(item) for item in run] if isinstance(run, (list, tuple, ListConfig)) else [
         str(run)]
+
+
+def warn_if_folds_overlap(runs: Sequence[str], split: str) -> None:
+    """k-fold runs of other folds trained on the rows of the first run's dev: say that its
+    scores flatter the ensemble."""
+    if split not in ("train", "dev"):
+        return
+    folds = {(data.get("folds"), data.get("fold"))
+             for data in (saved_data(run) or {} for run in runs)}
+    if len(folds) > 1 and any(count is not None for count, _ in folds):
+        log.warning("The runs hold out different k-fold folds: the %s rows of the first run "
+                    "were training rows of others, so the ensemble's scores on them are too "
+                    "high. Compare k-fold ensembles on a split none of them trained on.", split)
 
 
 def check_ensemble(method: str | None, models: int, per_model: int) -> None:

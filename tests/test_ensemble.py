@@ -21,6 +21,7 @@ from summarizer.ensemble import (
     oracle,
     report,
     select,
+    warn_if_folds_overlap,
 )
 from summarizer.errors import SummarizerError
 from summarizer.modeling import from_config as seq2seq_from_config
@@ -99,6 +100,20 @@ def test_an_ensemble_that_cannot_choose_is_refused(method, models, per_model, me
 def test_run_takes_one_directory_or_a_list():
     assert model_runs("outputs/a") == ["outputs/a"]
     assert model_runs(OmegaConf.create({"run": ["a", "b"]}).run) == ["a", "b"]
+
+
+def test_fold_runs_on_their_dev_are_flagged(tmp_path, caplog):
+    runs = []
+    for fold in range(2):
+        (tmp_path / f"fold{fold}" / ".hydra").mkdir(parents=True)
+        OmegaConf.save(OmegaConf.create({"data": {"folds": 2, "fold": fold}}),
+                       tmp_path / f"fold{fold}" / ".hydra" / "config.yaml")
+        runs.append(str(tmp_path / f"fold{fold}"))
+    warn_if_folds_overlap(runs, "test")
+    warn_if_folds_overlap(runs[:1] * 2, "dev")
+    assert not caplog.records
+    warn_if_folds_overlap(runs, "dev")
+    assert "training rows of others" in caplog.text
 
 
 @pytest.fixture(scope="module")

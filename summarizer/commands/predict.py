@@ -13,7 +13,13 @@ from omegaconf import DictConfig, OmegaConf
 from summarizer import api
 from summarizer.atomic_files import write_json_atomic
 from summarizer.command import hydra_command
-from summarizer.ensemble import check_ensemble, log_report, model_runs, report
+from summarizer.ensemble import (
+    check_ensemble,
+    log_report,
+    model_runs,
+    report,
+    warn_if_folds_overlap,
+)
 from summarizer.errors import SummarizerError
 from summarizer.metric_names import ROUGE_METRICS
 from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
@@ -64,6 +70,7 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     log.info("Data %s: split %s from %s", data.name, cfg.split, data.path(cfg.split))
     frame = data.load(cfg.split, for_prediction=True)
     if cfg.ensemble is not None:
+        warn_if_folds_overlap(runs, cfg.split)
         # Each model's own trained source length, unless data.max_source_length is given.
         result = api.predict_ensemble(
             runs, frame[data.text_column].tolist(), cfg.ensemble,
