@@ -82,6 +82,12 @@ def test_fold_numbers_are_pinned():
     assert np.bincount(numbers).tolist() == [4, 3, 3]
 
 
+def test_predict_on_a_fold_run_reads_its_dev(files):
+    """`predict split=dev` of a fold run (data settings saved with it) summarizes its fold."""
+    data = data_for(files, folds=FOLDS, fold=3)
+    assert data.load("dev", for_prediction=True).fname.tolist() == data.load("dev").fname.tolist()
+
+
 def test_sample_limits_cut_the_fold_split(files):
     data = data_for(files, folds=FOLDS, fold=1, max_dev_samples=3, max_train_samples=5)
     full = data_for(files, folds=FOLDS, fold=1)
