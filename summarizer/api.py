@@ -25,6 +25,7 @@ from summarizer import scoring
 from summarizer.atomic_files import directory_replaced_whole, write_json_atomic
 from summarizer.command import CONF_DIR, HYDRA_FILES
 from summarizer.data.io import write_csv_atomic
+from summarizer.ensemble import EnsembleResult, check_ensemble, generate_all, select
 from summarizer.errors import SummarizerError
 from summarizer.options import DATA_RULES, check_options, check_training_values
 from summarizer.output_checks import warn_if_degenerate
@@ -32,7 +33,8 @@ from summarizer.overrides import API_OVERRIDES
 from summarizer.remote_code import check_trust_remote_code, env_trusts_remote_code
 from summarizer.resolvers import register_resolvers
 from summarizer.results import TrainResult
-from summarizer.run_config import data_settings
+from summarizer.rouge import DEFAULT_TOKENIZER
+from summarizer.run_config import data_settings, saved_data
 from summarizer.secrets import redact_files, secret_values
 from summarizer.whitelist import EXECUTION_WHITELIST
 
@@ -202,10 +204,15 @@ def _release_memory() -> None:
 Dialogues = str | Sequence[str] | pd.Series | pd.DataFrame
 
 
-def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *,
+Model = str | os.PathLike[str] | TrainResult
+
+
+def predict(model: Model | Sequence[Model], dialogues: Dialogues, *,
             text_column: str = "dialogue", summary_column: str = "summary",
             batch_size: int = 32, max_source_length: int | None = None,
             split: str | None = None, trust_remote_code: bool | None = None,
+            ensemble: str | None = None, ensemble_candidates: int = 1,
+            rouge_tokenizer: str | None = None,
             **generation: Any) -> str | list[str] | pd.Series | pd.DataFrame:
     """Summaries of `dialogues` by a trained model, in the shape and order they came in.
 
@@ -220,22 +227,25 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
     `generation` (`num_beams=4`, `max_length=100`, ...) overrides the generation
     config saved with the model. A causal model reads `max_length` as the summary's length
     (`max_new_tokens`), as a seq2seq model does, and gets the prompt it was trained with.
-    """
-    # Imported here: inference loads transformers, which `import summarizer` must not.
-    from summarizer.inference import load_model, load_prompt, model_dir, summarize
 
-    path = model.run_dir if isinstance(model, TrainResult) else Path(model)
-    if trust_remote_code is None:
-        trust_remote_code = env_trusts_remote_code()
-    loaded, tokenizer = load_model(path, trust_remote_code=trust_remote_code)
-    prompt = None if loaded.config.is_encoder_decoder else load_prompt(path, tokenizer)
-    if max_source_length is None:
-        max_source_length = _trained_source_length(path, model_dir(path), tokenizer,
-                                                   loaded.config)
+    `ensemble="mbr"` with a list of models (of any family) picks each row's summary among
+    their candidates (`ensemble_candidates` best beams each) by minimum Bayes risk
+    (`summarizer.ensemble`, ROUGE in `rouge_tokenizer` mode, by default the first run's
+    `data.rouge_tokenizer`), as `predict_ensemble` does for the command.
+    """
+    models = list(model) if isinstance(model, (list, tuple)) else [model]
 
     def run(texts: list[str]) -> list[str]:
-        summaries = summarize(loaded, tokenizer, texts, max_source_length, batch_size,
-                              split=split, prompt=prompt, **generation)
+        if ensemble is None and len(models) == 1 and ensemble_candidates == 1:
+            summaries = _summaries(_model_path(models[0]), texts, batch_size, max_source_length,
+                                   split, trust_remote_code, 1, generation)
+            summaries = [candidates[0] for candidates in summaries]
+        else:
+            summaries = predict_ensemble(
+                models, texts, ensemble, ensemble_candidates=ensemble_candidates,
+                rouge_tokenizer=rouge_tokenizer, batch_size=batch_size,
+                max_source_length=max_source_length, split=split,
+                trust_remote_code=trust_remote_code, **generation).summaries
         warn_if_degenerate(summaries, f"the {split or 'predicted'} summaries", stacklevel=3)
         return summaries
 
@@ -254,6 +264,54 @@ def predict(model: str | os.PathLike[str] | TrainResult, dialogues: Dialogues, *
         return pd.Series(run(dialogues.astype(str).tolist()), index=dialogues.index,
                          name=summary_column)
     return run([str(d) for d in dialogues])
+
+
+def predict_ensemble(models: Sequence[Model], texts: Sequence[str], method: str | None, *,
+                     ensemble_candidates: int = 1, rouge_tokenizer: str | None = None,
+                     batch_size: int = 32, max_source_length: int | None = None,
+                     split: str | None = None, trust_remote_code: bool | None = None,
+                     **generation: Any) -> EnsembleResult:
+    """The summaries `predict(models, texts, ensemble=method)` returns, with each model's
+    candidates and which one each row took (for `summarizer.ensemble.report`).
+
+    Models are loaded one at a time and freed before the next, so each needs only the memory a
+    single `predict` would.
+    """
+    check_ensemble(method, len(models), ensemble_candidates)
+    paths = [_model_path(model) for model in models]
+    if rouge_tokenizer is None:
+        saved = saved_data(paths[0]) or {}
+        rouge_tokenizer = saved.get("rouge_tokenizer") or DEFAULT_TOKENIZER
+    candidates = generate_all(paths, lambda path: _summaries(
+        path, list(texts), batch_size, max_source_length, split, trust_remote_code,
+        ensemble_candidates, generation))
+    return select(candidates, rouge_tokenizer)
+
+
+def _model_path(model: Model) -> Path:
+    return model.run_dir if isinstance(model, TrainResult) else Path(model)
+
+
+def _summaries(path: Path, texts: list[str], batch_size: int, max_source_length: int | None,
+               split: str | None, trust_remote_code: bool | None, count: int,
+               generation: dict[str, Any]) -> list[list[str]]:
+    """One model's `count` best summaries per text; the model is freed before returning."""
+    # Imported here: inference loads transformers, which `import summarizer` must not.
+    from summarizer.inference import load_model, load_prompt, model_dir, summary_candidates
+
+    if trust_remote_code is None:
+        trust_remote_code = env_trusts_remote_code()
+    loaded, tokenizer = load_model(path, trust_remote_code=trust_remote_code)
+    try:
+        prompt = None if loaded.config.is_encoder_decoder else load_prompt(path, tokenizer)
+        if max_source_length is None:
+            max_source_length = _trained_source_length(path, model_dir(path), tokenizer,
+                                                       loaded.config)
+        return summary_candidates(loaded, tokenizer, texts, max_source_length, batch_size,
+                                  split=split, prompt=prompt, count=count, **generation)
+    finally:
+        del loaded
+        _release_memory()
 
 
 def _trained_source_length(path: Path, directory: Path, tokenizer, config) -> int:

@@ -249,10 +249,23 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialog
     line that counts the truncated ones. A causal model needs the `prompt` it was trained with
     (`load_prompt`); its `max_source_length` bounds the whole prompt.
     """
+    return [texts[0] for texts in summary_candidates(
+        model, tokenizer, dialogues, max_source_length, batch_size, split, prompt, **generation)]
+
+
+def summary_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                       dialogues: list[str], max_source_length: int, batch_size: int = 32,
+                       split: str | None = None, prompt: PromptFormat | None = None,
+                       count: int = 1, **generation) -> list[list[str]]:
+    """Each dialogue's `count` best beams, best first, as `summarize` generates them (an
+    ensemble's candidates). Beam search needs `count` beams at least: fewer saved with the
+    model are raised to `count`; fewer given in `generation` are refused."""
+    if count > 1:
+        generation = {**generation, **_beams_for(model, generation, count)}
     if not model.config.is_encoder_decoder:
         if prompt is None:
             raise ValueError("A causal model needs its prompt format: pass prompt=load_prompt(..)")
-        return causal_generation.summarize(
+        return causal_generation.summary_candidates(
             model, tokenizer, prompt, dialogues, max_source_length, batch_size,
             **causal_settings(model, generation))
     encoded = encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
@@ -261,16 +274,32 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialog
     precision = auto_precision()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     autocast = torch.autocast("cuda", dtype=dtype) if dtype is not None else nullcontext()
-    results: list[str] = [""] * len(encoded)
+    results: list[list[str]] = [[] for _ in encoded]
     settings = {k: v for k, v in generation.items() if v is not None}
     for start in tqdm(range(0, len(order), batch_size), desc="summarizing", unit="batch"):
         index = order[start:start + batch_size]
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in index]}, return_tensors="pt")
         with torch.inference_mode(), autocast:
             output = _generate(model, batch, settings)
-        for i, text in zip(index, decode(tokenizer, output.cpu()), strict=True):
-            results[i] = text
+        texts = decode(tokenizer, output.cpu())
+        for position, i in enumerate(index):
+            results[i] = texts[position * count:(position + 1) * count]
     return results
+
+
+def _beams_for(model: PreTrainedModel, generation: dict, count: int) -> dict:
+    """`generate`'s settings for `count` sequences per input: that many beams at least."""
+    given = generation.get("num_beams")
+    if given is not None and given < count:
+        raise SummarizerError(
+            f"ensemble_candidates={count} takes the {count} best beams of each model, but "
+            f"generation.num_beams={given}: set generation.num_beams={count} or more, or fewer "
+            "ensemble_candidates.")
+    beams = given or model.generation_config.num_beams or 1
+    if beams < count:
+        log.info("num_beams %d of the saved generation config raised to %d for %d candidates",
+                 beams, count, count)
+    return {"num_beams": max(beams, count), "num_return_sequences": count}
 
 
 def causal_settings(model: PreTrainedModel, generation: dict) -> dict:

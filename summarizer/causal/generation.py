@@ -70,20 +70,33 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
         max_new_tokens: The longest summary in tokens.
         settings: More of `generate`'s keyword arguments (num_beams, no_repeat_ngram_size, ...).
     """
+    return [texts[0] for texts in summary_candidates(
+        model, tokenizer, prompt, dialogues, max_source_length, batch_size, max_new_tokens,
+        **settings)]
+
+
+def summary_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                       prompt: PromptFormat, dialogues: Sequence[str], max_source_length: int,
+                       batch_size: int = 8, max_new_tokens: int = 100,
+                       **settings: Any) -> list[list[str]]:
+    """`summarize`, with every sequence `generate` returns per dialogue (`num_return_sequences`
+    of them, best first): an ensemble's candidates."""
     prompts, cut = encode_prompts(tokenizer, prompt, dialogues, max_source_length)
     if cut:
         log.info("%d of %d prompts longer than %d tokens had their dialogue cut", cut,
                  len(prompts), max_source_length)
     order = sorted(range(len(prompts)), key=lambda row: len(prompts[row]), reverse=True)
     settings = generation_settings(tokenizer, prompt, max_new_tokens=max_new_tokens, **settings)
+    per_row = settings.get("num_return_sequences") or 1
     pad_id = pad_token_id(tokenizer)
-    results = [""] * len(prompts)
+    results: list[list[str]] = [[] for _ in prompts]
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         ids, mask = pad([prompts[row] for row in rows], pad_id, left=True)
         with torch.inference_mode():
             new = generate_new_tokens(model, ids.to(model.device), mask.to(model.device),
                                       **settings)
-        for row, text in zip(rows, decode(tokenizer, new.cpu()), strict=True):
-            results[row] = text
+        texts = decode(tokenizer, new.cpu())
+        for position, row in enumerate(rows):
+            results[row] = texts[position * per_row:(position + 1) * per_row]
     return results

@@ -13,6 +13,13 @@ from omegaconf import DictConfig, OmegaConf
 from summarizer import api
 from summarizer.atomic_files import write_json_atomic
 from summarizer.command import hydra_command
+from summarizer.ensemble import (
+    check_ensemble,
+    log_report,
+    model_runs,
+    report,
+    warn_if_folds_overlap,
+)
 from summarizer.errors import SummarizerError
 from summarizer.metric_names import ROUGE_METRICS
 from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
@@ -27,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def checked_data(cfg: DictConfig) -> DictConfig:
     """The data settings to predict with: the run's own, with the user's keys on top, checked."""
-    data = data_settings(cfg.run, cfg.data)
+    data = data_settings(model_runs(cfg.run)[0], cfg.data)
     checked = OmegaConf.create({"data": data})
     check_options(checked, DATA_RULES)  # a saved `_target_` meets the whitelist here too
     return data
@@ -44,21 +51,37 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
                               "text='#Person1#: 안녕하세요. #Person2#: 네, 안녕하세요.'")
     check_options(cfg, PREDICT_RULES)
     check_trust_remote_code(cfg, command_line_overrides())
-    model_dir(cfg.run)
+    runs = model_runs(cfg.run)
+    for run_dir in runs:
+        model_dir(run_dir)
+    check_ensemble(cfg.ensemble, len(runs), cfg.ensemble_candidates)
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
     trust = {"trust_remote_code": cfg.trust_remote_code}
     if cfg.text is not None:
         # The trained source length comes from the run, else from the model.
-        summary = api.predict(cfg.run, str(cfg.text), batch_size=1, **trust, **generation)
+        ensemble = {} if cfg.ensemble is None else {
+            "ensemble": cfg.ensemble, "ensemble_candidates": cfg.ensemble_candidates}
+        summary = api.predict(runs if ensemble else cfg.run, str(cfg.text), batch_size=1,
+                              **ensemble, **trust, **generation)
         print(summary)
         return summary
 
     data = instantiate(checked_data(cfg))
     log.info("Data %s: split %s from %s", data.name, cfg.split, data.path(cfg.split))
     frame = data.load(cfg.split, for_prediction=True)
-    summaries = api.predict(cfg.run, frame[data.text_column].tolist(), batch_size=cfg.batch_size,
-                        split=cfg.split, max_source_length=data.max_source_length, **trust,
-                        **generation)
+    if cfg.ensemble is not None:
+        warn_if_folds_overlap(runs, cfg.split)
+        # Each model's own trained source length, unless data.max_source_length is given.
+        result = api.predict_ensemble(
+            runs, frame[data.text_column].tolist(), cfg.ensemble,
+            ensemble_candidates=cfg.ensemble_candidates, rouge_tokenizer=data.rouge_tokenizer,
+            batch_size=cfg.batch_size, split=cfg.split,
+            max_source_length=cfg.data.max_source_length, **trust, **generation)
+        summaries = result.summaries
+    else:
+        summaries = api.predict(cfg.run, frame[data.text_column].tolist(),
+                                batch_size=cfg.batch_size, split=cfg.split,
+                                max_source_length=data.max_source_length, **trust, **generation)
     output = api.write_submission(summaries, cfg.output or out_dir / "submission.csv",
                               fnames=frame[data.id_column].tolist())
     log.info("Wrote %d summaries to %s", len(summaries), output)
@@ -68,6 +91,11 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
         write_json_atomic(scores, output.with_name(output.stem + "_rouge.json"))
         log.info("ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f against %s",
                  *(scores[name] for name in ROUGE_METRICS), data.path(cfg.split))
+        if cfg.ensemble is not None:
+            compared = report(result, frame[data.summary_column].tolist(), data.rouge_tokenizer,
+                              runs)
+            write_json_atomic(compared, output.with_name(output.stem + "_ensemble.json"))
+            log_report(compared)
     return output
 
 
