@@ -1,15 +1,16 @@
 """Hydra-composed experiment runner for (Korean) dialogue summarization.
 
-    from summarizer import load_config, train, predict, score
+    from summarizer import load_config, train, predict, score, tune
 
-The commands `python -m summarizer.train`, `.predict` and `.score` keep their code in
-`summarizer.commands`, so the names `train`, `predict` and `score` here stay the functions.
+The commands `python -m summarizer.train`, `.predict`, `.score` and `.tune` keep their code in
+`summarizer.commands`, so the names `train`, `predict`, `score` and `tune` here stay the
+functions.
 """
 
-from summarizer.api import build_trainer, load_config, predict, score, train, write_submission
+from summarizer.api import build_trainer, load_config, predict, score, train, tune, write_submission
 from summarizer.output_checks import DegenerateOutputWarning
 from summarizer.results import TrainResult
 
 __version__ = "0.1.0"
 __all__ = ["DegenerateOutputWarning", "TrainResult", "build_trainer", "load_config", "predict",
-           "score", "train", "write_submission"]
+           "score", "train", "tune", "write_submission"]

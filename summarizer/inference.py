@@ -249,14 +249,31 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dialog
     line that counts the truncated ones. A causal model needs the `prompt` it was trained with
     (`load_prompt`); its `max_source_length` bounds the whole prompt.
     """
+    encoded = encode_dialogues(model, tokenizer, dialogues, max_source_length, split, prompt)
+    return summarize_encoded(model, tokenizer, encoded, batch_size, prompt, **generation)
+
+
+def encode_dialogues(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                     dialogues: list[str], max_source_length: int, split: str | None = None,
+                     prompt: PromptFormat | None = None) -> list[list[int]]:
+    """The token ids `summarize_encoded` generates from: the dialogues, or a causal model's
+    prompts around them."""
     if not model.config.is_encoder_decoder:
         if prompt is None:
             raise ValueError("A causal model needs its prompt format: pass prompt=load_prompt(..)")
-        return causal_generation.summarize(
-            model, tokenizer, prompt, dialogues, max_source_length, batch_size,
-            **causal_settings(model, generation))
-    encoded = encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
-                           split=split)
+        return causal_generation.encode(tokenizer, prompt, dialogues, max_source_length)
+    return encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
+                        split=split)
+
+
+def summarize_encoded(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                      encoded: list[list[int]], batch_size: int = 32,
+                      prompt: PromptFormat | None = None, **generation) -> list[str]:
+    """`summarize` for dialogues already encoded (`encode_dialogues`), so that many generation
+    settings can be tried on the same rows without tokenizing them again."""
+    if not model.config.is_encoder_decoder:
+        return causal_generation.summarize_prompts(model, tokenizer, prompt, encoded, batch_size,
+                                                   **causal_settings(model, generation))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
     precision = auto_precision()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)

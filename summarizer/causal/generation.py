@@ -70,10 +70,27 @@ def summarize(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
         max_new_tokens: The longest summary in tokens.
         settings: More of `generate`'s keyword arguments (num_beams, no_repeat_ngram_size, ...).
     """
+    prompts = encode(tokenizer, prompt, dialogues, max_source_length)
+    return summarize_prompts(model, tokenizer, prompt, prompts, batch_size, max_new_tokens,
+                             **settings)
+
+
+def encode(tokenizer: PreTrainedTokenizerBase, prompt: PromptFormat, dialogues: Sequence[str],
+           max_source_length: int) -> list[list[int]]:
+    """The prompt ids of `dialogues` (`summarize_prompts`' input), counting the cut ones in the
+    log."""
     prompts, cut = encode_prompts(tokenizer, prompt, dialogues, max_source_length)
     if cut:
         log.info("%d of %d prompts longer than %d tokens had their dialogue cut", cut,
                  len(prompts), max_source_length)
+    return prompts
+
+
+def summarize_prompts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                      prompt: PromptFormat, prompts: Sequence[list[int]], batch_size: int = 8,
+                      max_new_tokens: int = 100, **settings: Any) -> list[str]:
+    """`summarize` for prompts already encoded (`encode`): a decoding search encodes once and
+    generates under many settings."""
     order = sorted(range(len(prompts)), key=lambda row: len(prompts[row]), reverse=True)
     settings = generation_settings(tokenizer, prompt, max_new_tokens=max_new_tokens, **settings)
     pad_id = pad_token_id(tokenizer)

@@ -21,6 +21,7 @@ from summarizer.overrides import command_line_overrides
 from summarizer.remote_code import check_trust_remote_code
 from summarizer.rouge import rouge
 from summarizer.run_config import data_settings
+from summarizer.tuned_generation import generation_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
     check_options(cfg, PREDICT_RULES)
     check_trust_remote_code(cfg, command_line_overrides())
     model_dir(cfg.run)
-    generation = OmegaConf.to_container(cfg.generation, resolve=True)
+    generation = generation_settings(OmegaConf.to_container(cfg.generation, resolve=True),
+                                     cfg.run)
     trust = {"trust_remote_code": cfg.trust_remote_code}
     if cfg.text is not None:
         # The trained source length comes from the run, else from the model.
