@@ -39,6 +39,7 @@ REQUIRED = {
     "summarizer.commands.train": [],
     "summarizer.commands.predict": ["run=some_run"],
     "summarizer.commands.score": ["predictions=p.csv", "references=r.csv"],
+    "summarizer.commands.tune": ["run=some_run"],
 }
 
 

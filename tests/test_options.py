@@ -18,6 +18,7 @@ from summarizer.options import (
     PREDICT_RULES,
     SCORE_RULES,
     TRAIN_RULES,
+    TUNE_RULES,
     check_options,
     check_training_values,
 )
@@ -30,6 +31,8 @@ CALLS = {
     "train": check_training_values,
     "predict": lambda cfg: (check_options(cfg, PREDICT_RULES), checked_data(cfg)),
     "score": lambda cfg: check_options(cfg, SCORE_RULES),
+    # As summarizer.tuning checks them: its own keys, then the run's data settings.
+    "tune": lambda cfg: (check_options(cfg, TUNE_RULES), checked_data(cfg)),
 }
 VARIANTS = [
     ("train", []),
@@ -39,6 +42,7 @@ VARIANTS = [
     ("train", ["model=causal_lm", "peft=qlora"]),
     ("predict", ["run=set_by_the_test"]),
     ("score", ["predictions=p.csv", "references=r.csv"]),
+    ("tune", ["run=set_by_the_test"]),
 ]
 
 
@@ -59,7 +63,8 @@ def leaves(node: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 def bad_values(key: str, command: str, cfg: DictConfig) -> list:
-    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES}[command]
+    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES,
+             "tune": TUNE_RULES}[command]
     if key in rules:
         return list(rules[key].bad)
     default = OmegaConf.select(cfg, key)
@@ -71,7 +76,8 @@ def bad_values(key: str, command: str, cfg: DictConfig) -> list:
 
 
 def all_options():
-    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES}
+    rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES,
+             "tune": TUNE_RULES}
     for command, overrides in VARIANTS:
         cfg = job_config(command, overrides)
         for key, written in leaves(OmegaConf.to_container(cfg, resolve=False)):
@@ -109,7 +115,7 @@ def saved_run(tmp_path_factory) -> Path:
 def test_a_bad_value_names_its_key(option, overrides, saved_run):
     command, key = option
     cfg = job_config(command, list(overrides))
-    if command == "predict":
+    if command in ("predict", "tune"):
         cfg.run = str(saved_run)
     for bad in bad_values(key, command, cfg):
         broken = cfg.copy()
