@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from optuna.trial import FrozenTrial
 
 from summarizer.decoding_search import (
     PARAMETERS,
@@ -53,19 +55,17 @@ def run(cfg: DictConfig) -> TuneResult:
     check_options(cfg, TUNE_RULES)
     check_trust_remote_code(cfg, command_line_overrides())
     model_dir(cfg.run)
-    data_cfg = data_settings(cfg.run, cfg.data)
-    check_options(OmegaConf.create({"data": data_cfg}), DATA_RULES)
-    data = instantiate(data_cfg)
-    frame = data.load("dev")
-    if data.summary_column not in frame.columns:
-        raise SummarizerError(
-            f"The dev split {data.path('dev')} has no '{data.summary_column}' column "
-            "(data.summary_column): a decoding search scores summaries against references.")
+    data, frame = _dev_split(cfg)
     space = OmegaConf.to_container(cfg.space, resolve=True)
     tuning_at, held_at = split_positions(len(frame), cfg.holdout, cfg.seed)
     if not tuning_at:
         raise SummarizerError(f"holdout={cfg.holdout} of {len(frame)} dev rows leaves none to "
                               "tune on: lower holdout or use more dev rows.")
+
+    # Opened before the model loads: a study of another split stops the command at once.
+    directory = tune_dir(cfg.run)
+    split = {"seed": cfg.seed, "holdout": cfg.holdout, "rows": len(frame)}
+    study = open_study(directory, cfg.seed, split)
 
     model, tokenizer = load_model(cfg.run, trust_remote_code=cfg.trust_remote_code)
     prompt = None if model.config.is_encoder_decoder else load_prompt(cfg.run, tokenizer)
@@ -78,17 +78,10 @@ def run(cfg: DictConfig) -> TuneResult:
     log.info("Decoding search on %d of %d dev rows (%d held out) of %s", len(tuning_at),
              len(frame), len(held_at), data.path("dev"))
 
-    directory = tune_dir(cfg.run)
-    split = {"seed": cfg.seed, "holdout": cfg.holdout, "rows": len(frame)}
-    study = open_study(directory, cfg.seed, split)
     search(study, decoder, parts[0], space, cfg.n_trials)
     best = best_trial(study)
     settings = dict(best.params)
-    tuned_on_tuning = {name: best.user_attrs[name] for name in ROUGE_METRICS}
-    scores = {part.name: {"default": decoder.rouge(part, {}),
-                          "tuned": tuned_on_tuning if part is parts[0]
-                          else decoder.rouge(part, settings)}
-              for part in parts if part.fnames}
+    scores = _final_scores(decoder, parts, best)
     write_tuned(settings, cfg.run)
     searched = {name for trial in study.trials for name in trial.params}
     write_reports(directory, study, [name for name in PARAMETERS if name in searched], settings,
@@ -99,3 +92,29 @@ def run(cfg: DictConfig) -> TuneResult:
                  by_settings["default"][ROUGE_SUM], by_settings["tuned"][ROUGE_SUM])
     log.info("Best settings %s written to %s", settings, directory)
     return TuneResult(directory, settings, scores, len(study.trials))
+
+
+def _dev_split(cfg: DictConfig) -> tuple[Any, pd.DataFrame]:
+    """The data module and dev rows of the run's own data settings, with the user's keys on top
+    (as predict reads them), checked to have references."""
+    data_cfg = data_settings(cfg.run, cfg.data)
+    check_options(OmegaConf.create({"data": data_cfg}), DATA_RULES)
+    data = instantiate(data_cfg)
+    frame = data.load("dev")
+    if data.summary_column not in frame.columns:
+        raise SummarizerError(
+            f"The dev split {data.path('dev')} has no '{data.summary_column}' column "
+            "(data.summary_column): a decoding search scores summaries against references.")
+    return data, frame
+
+
+def _final_scores(decoder: Decoder, parts: list[Rows], best: FrozenTrial,
+                  ) -> dict[str, dict[str, dict[str, float]]]:
+    """ROUGE of the run's own and the best settings on each part; the best's on the tuning part
+    is its trial's."""
+    tuning = parts[0]
+    tuned_on_tuning = {name: best.user_attrs[name] for name in ROUGE_METRICS}
+    return {part.name: {"default": decoder.rouge(part, {}),
+                        "tuned": tuned_on_tuning if part is tuning
+                        else decoder.rouge(part, best.params)}
+            for part in parts if part.fnames}
