@@ -36,6 +36,7 @@ PARAMETERS = {"num_beams": int, "length_penalty": float, "no_repeat_ngram_size":
               "repetition_penalty": float, "max_new_tokens": int, "min_new_tokens": int}
 # Penalties closer than this decode alike; a coarser grid keeps generation.yaml readable.
 FLOAT_STEP = 0.05
+FLOAT_DIGITS = 4
 # How a failed trial's error is kept in the study and trials.csv.
 MAX_REASON_CHARS = 300
 
@@ -97,8 +98,16 @@ def suggest(trial: optuna.Trial, space: dict[str, list | None]) -> dict[str, Any
         if kind is int:
             settings[name] = trial.suggest_int(name, int(low), int(high))
         else:
-            settings[name] = trial.suggest_float(name, float(low), float(high), step=FLOAT_STEP)
+            value = trial.suggest_float(name, float(low), float(high), step=FLOAT_STEP)
+            settings[name] = round(value, FLOAT_DIGITS)
     return settings
+
+
+def trial_settings(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """A finished trial's settings as `suggest` gave them to `generate`: Optuna's steps of
+    0.05 leave float noise (1.4500000000000002), rounded off."""
+    return {name: round(value, FLOAT_DIGITS) if isinstance(value, float) else value
+            for name, value in trial.params.items()}
 
 
 def open_study(directory: Path, seed: int, split: dict[str, Any]) -> optuna.Study:

@@ -22,6 +22,7 @@ from summarizer.decoding_search import (
     open_study,
     search,
     split_positions,
+    trial_settings,
 )
 from summarizer.errors import SummarizerError
 from summarizer.inference import encode_dialogues, load_model, load_prompt, model_dir
@@ -80,7 +81,7 @@ def run(cfg: DictConfig) -> TuneResult:
 
     search(study, decoder, parts[0], space, cfg.n_trials)
     best = best_trial(study)
-    settings = dict(best.params)
+    settings = trial_settings(best)
     scores = _final_scores(decoder, parts, best)
     write_tuned(settings, cfg.run)
     searched = {name for trial in study.trials for name in trial.params}
@@ -116,5 +117,5 @@ def _final_scores(decoder: Decoder, parts: list[Rows], best: FrozenTrial,
     tuned_on_tuning = {name: best.user_attrs[name] for name in ROUGE_METRICS}
     return {part.name: {"default": decoder.rouge(part, {}),
                         "tuned": tuned_on_tuning if part is tuning
-                        else decoder.rouge(part, best.params)}
+                        else decoder.rouge(part, trial_settings(best))}
             for part in parts if part.fnames}

@@ -12,6 +12,7 @@ import optuna
 import pandas as pd
 
 from summarizer.atomic_files import write_bytes_atomic, write_text_atomic
+from summarizer.decoding_search import trial_settings
 from summarizer.metric_names import ROUGE_METRICS, ROUGE_SUM, ROUGE_TYPES
 
 TRIALS_FILE = "trials.csv"
@@ -30,7 +31,8 @@ def trial_rows(study: optuna.Study, parameters: list[str]) -> pd.DataFrame:
     for trial in study.trials:
         attrs = trial.user_attrs
         row: dict[str, Any] = {"trial": trial.number, "state": trial.state.name}
-        row.update({name: trial.params.get(name) for name in parameters})
+        settings = trial_settings(trial)
+        row.update({name: settings.get(name) for name in parameters})
         row.update({name: attrs.get(name) for name in ROUGE_METRICS})
         row["seconds"] = attrs.get("seconds")
         row["failure_reason"] = attrs.get("failure_reason", "")
