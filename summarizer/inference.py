@@ -259,9 +259,8 @@ def encode_dialogues(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     """The token ids `summarize_encoded` generates from: the dialogues, or a causal model's
     prompts around them."""
     if not model.config.is_encoder_decoder:
-        if prompt is None:
-            raise ValueError("A causal model needs its prompt format: pass prompt=load_prompt(..)")
-        return causal_generation.encode(tokenizer, prompt, dialogues, max_source_length)
+        return causal_generation.encode(tokenizer, _causal_prompt(prompt), dialogues,
+                                        max_source_length)
     return encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
                         split=split)
 
@@ -272,7 +271,8 @@ def summarize_encoded(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
     """`summarize` for dialogues already encoded (`encode_dialogues`), so that many generation
     settings can be tried on the same rows without tokenizing them again."""
     if not model.config.is_encoder_decoder:
-        return causal_generation.summarize_prompts(model, tokenizer, prompt, encoded, batch_size,
+        return causal_generation.summarize_prompts(model, tokenizer, _causal_prompt(prompt),
+                                                   encoded, batch_size,
                                                    **causal_settings(model, generation))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
     precision = auto_precision()
@@ -288,6 +288,12 @@ def summarize_encoded(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
         for i, text in zip(index, decode(tokenizer, output.cpu()), strict=True):
             results[i] = text
     return results
+
+
+def _causal_prompt(prompt: PromptFormat | None) -> PromptFormat:
+    if prompt is None:
+        raise ValueError("A causal model needs its prompt format: pass prompt=load_prompt(..)")
+    return prompt
 
 
 def causal_settings(model: PreTrainedModel, generation: dict) -> dict:

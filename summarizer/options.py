@@ -244,7 +244,7 @@ def bounds(rule: Rule) -> Rule:
     def ok(value: Any) -> bool:
         return value is None or (isinstance(value, list) and len(value) == 2
                                  and all(rule.ok(item) for item in value) and value[0] <= value[1])
-    return Rule(ok, f"null or [low, high] of {rule.expected}s with low <= high",
+    return Rule(ok, f"null or [low, high] with low <= high, each {rule.expected}",
                 ([3, 1], "wide"))
 
 
