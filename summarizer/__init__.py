@@ -1,10 +1,10 @@
 """Hydra-composed experiment runner for (Korean) dialogue summarization.
 
-    from summarizer import load_config, train, predict, score, average
+    from summarizer import load_config, train, predict, score, average, tune
 
-The commands `python -m summarizer.train`, `.predict`, `.score` and `.average` keep their code in
-`summarizer.commands`, so the names `train`, `predict`, `score` and `average` here stay the
-functions.
+The commands `python -m summarizer.train`, `.predict`, `.score`, `.average` and `.tune` keep their
+code in `summarizer.commands`, so the names `train`, `predict`, `score`, `average` and `tune` here
+stay the functions.
 """
 
 from summarizer.api import (
@@ -14,6 +14,7 @@ from summarizer.api import (
     predict,
     score,
     train,
+    tune,
     write_submission,
 )
 from summarizer.output_checks import DegenerateOutputWarning
@@ -21,4 +22,4 @@ from summarizer.results import TrainResult
 
 __version__ = "0.1.0"
 __all__ = ["DegenerateOutputWarning", "TrainResult", "average", "build_trainer", "load_config",
-           "predict", "score", "train", "write_submission"]
+           "predict", "score", "train", "tune", "write_submission"]

@@ -1,5 +1,5 @@
 """The Python API: `load_config`, `train`, `build_trainer`, `predict`, `write_submission`,
-`score`, `average`.
+`score`, `average`, `tune`.
 
 The `python -m summarizer.*` commands call these functions, so a notebook gets the same
 config, run directory, files and numbers as the command line.
@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
@@ -37,6 +37,9 @@ from summarizer.rouge import DEFAULT_TOKENIZER
 from summarizer.run_config import data_settings, saved_data
 from summarizer.secrets import redact_files, secret_values
 from summarizer.whitelist import EXECUTION_WHITELIST
+
+if TYPE_CHECKING:
+    from summarizer.tuning import TuneResult
 
 register_resolvers()
 log = logging.getLogger(__name__)
@@ -440,3 +443,37 @@ def average(run: str | os.PathLike[str] | TrainResult, *, last: int | None = Non
             raise
     log.info("%s", report_line(report))
     return report
+def tune(run: str | os.PathLike[str] | TrainResult, *, n_trials: int | None = None,
+         holdout: float | None = None, seed: int | None = None,
+         space: dict[str, Sequence[float] | None] | None = None,
+         overrides: Sequence[str] = ()) -> TuneResult:
+    """Search the decoding settings of a trained run, as `python -m summarizer.tune run=<run>`
+    does (docs/tune.md): the same checks, study, files in `<run dir>/tune/` and numbers.
+
+    `n_trials`, `holdout`, `seed`: as the command's keys (None: conf/tune.yaml's values);
+    `space`: {setting: [low, high], or None to leave it at the run's value}, e.g.
+    `{"num_beams": [1, 4]}`; `overrides`: any other key as on the command line
+    (`batch_size=8`, `data.max_dev_samples=100`). A rerun continues the run's study. Returns
+    the best settings and their ROUGE next to the run's own settings', on the tuning part of
+    dev and on the held-out part no trial saw. `SummarizerError` for a user's mistake.
+    """
+    # Imported here: the search loads transformers and Optuna, which `import summarizer` must not.
+    from summarizer.tuning import run as run_search
+
+    given = [f"{key}={value}" for key, value in
+             (("n_trials", n_trials), ("holdout", holdout), ("seed", seed)) if value is not None]
+    given += [f"space.{name}=" + ("null" if bounds is None else
+                                  "[" + ",".join(str(bound) for bound in bounds) + "]")
+              for name, bounds in (space or {}).items()]
+    given += list(overrides)
+    cfg = load_config(config_name="tune", overrides=given)
+    job_cfg = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    # Set, not parsed as an override: a path may hold characters the override grammar reads.
+    job_cfg.run = str(run.run_dir if isinstance(run, TrainResult) else Path(run))
+    token = API_OVERRIDES.set(given)
+    try:
+        with execution_whitelist(EXECUTION_WHITELIST):
+            return run_search(job_cfg)
+    finally:
+        API_OVERRIDES.reset(token)
+        _release_memory()

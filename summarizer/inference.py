@@ -258,18 +258,45 @@ def summary_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBas
                        split: str | None = None, prompt: PromptFormat | None = None,
                        count: int = 1, **generation) -> list[list[str]]:
     """Each dialogue's `count` best beams, best first, as `summarize` generates them (an
-    ensemble's candidates). Beam search needs `count` beams at least: fewer saved with the
-    model are raised to `count`; fewer given in `generation` are refused."""
+    ensemble's candidates)."""
+    encoded = encode_dialogues(model, tokenizer, dialogues, max_source_length, split, prompt)
+    return encoded_candidates(model, tokenizer, encoded, batch_size, prompt, count, **generation)
+
+
+def encode_dialogues(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                     dialogues: list[str], max_source_length: int, split: str | None = None,
+                     prompt: PromptFormat | None = None) -> list[list[int]]:
+    """The token ids `summarize_encoded` generates from: the dialogues, or a causal model's
+    prompts around them."""
+    if not model.config.is_encoder_decoder:
+        return causal_generation.encode(tokenizer, _causal_prompt(prompt), dialogues,
+                                        max_source_length)
+    return encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
+                        split=split)
+
+
+def summarize_encoded(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                      encoded: list[list[int]], batch_size: int = 32,
+                      prompt: PromptFormat | None = None, **generation) -> list[str]:
+    """`summarize` for dialogues already encoded (`encode_dialogues`), so that many generation
+    settings can be tried on the same rows without tokenizing them again."""
+    return [texts[0] for texts in encoded_candidates(model, tokenizer, encoded, batch_size,
+                                                     prompt, **generation)]
+
+
+def encoded_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                       encoded: list[list[int]], batch_size: int = 32,
+                       prompt: PromptFormat | None = None, count: int = 1,
+                       **generation) -> list[list[str]]:
+    """`summary_candidates` for dialogues already encoded. Beam search needs `count` beams at
+    least: fewer saved with the model are raised to `count`; fewer given in `generation` are
+    refused."""
     if count > 1:
         generation = {**generation, **_beams_for(model, generation, count)}
     if not model.config.is_encoder_decoder:
-        if prompt is None:
-            raise ValueError("A causal model needs its prompt format: pass prompt=load_prompt(..)")
-        return causal_generation.summary_candidates(
-            model, tokenizer, prompt, dialogues, max_source_length, batch_size,
-            **causal_settings(model, generation))
-    encoded = encode_texts(tokenizer, dialogues, max_source_length, bos=True, what="dialogues",
-                           split=split)
+        return causal_generation.prompt_candidates(model, tokenizer, _causal_prompt(prompt),
+                                                   encoded, batch_size,
+                                                   **causal_settings(model, generation))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
     precision = auto_precision()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
@@ -300,6 +327,12 @@ def _beams_for(model: PreTrainedModel, generation: dict, count: int) -> dict:
         log.info("num_beams %d of the saved generation config raised to %d for %d candidates",
                  beams, count, count)
     return {"num_beams": max(beams, count), "num_return_sequences": count}
+
+
+def _causal_prompt(prompt: PromptFormat | None) -> PromptFormat:
+    if prompt is None:
+        raise ValueError("A causal model needs its prompt format: pass prompt=load_prompt(..)")
+    return prompt
 
 
 def causal_settings(model: PreTrainedModel, generation: dict) -> dict:

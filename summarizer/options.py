@@ -238,6 +238,38 @@ PREDICT_RULES = {
     "trust_remote_code": boolean(),
     **{f"generation.{key}": _nullable(rule, True) for key, rule in GENERATION_RULES.items()},
     "generation.max_new_tokens": integer(1, optional=True),
+    "generation.min_new_tokens": integer(0, optional=True),
+    "generation.repetition_penalty": number(0, strict=True, optional=True),
+    "generation.tuned": boolean(),
+}
+
+
+def bounds(rule: Rule) -> Rule:
+    """A search range: null (not searched), or [low, high] of values `rule` allows, low <= high."""
+    def ok(value: Any) -> bool:
+        return value is None or (isinstance(value, list) and len(value) == 2
+                                 and all(rule.ok(item) for item in value) and value[0] <= value[1])
+    return Rule(ok, f"null or [low, high] with low <= high, each {rule.expected}",
+                ([3, 1], "wide"))
+
+
+# `python -m summarizer.tune` (summarizer/tuning.py); its data settings are checked as predict's.
+TUNE_RULES = {
+    "name": text(numbers=True),
+    **PATH_RULES,
+    "run": text(),
+    "n_trials": integer(1),
+    "seed": integer(0),
+    "holdout": Rule(lambda value: _is_number(value) and 0 <= value < 1,
+                    "a number from 0 to below 1", ("half", 1)),
+    "batch_size": integer(1),
+    "trust_remote_code": boolean(),
+    "space.num_beams": bounds(integer(1)),
+    "space.length_penalty": bounds(number()),
+    "space.no_repeat_ngram_size": bounds(integer(0)),
+    "space.repetition_penalty": bounds(number(0, strict=True)),
+    "space.max_new_tokens": bounds(integer(1)),
+    "space.min_new_tokens": bounds(integer(0)),
 }
 
 # The data settings of `average` are the run's, checked by `summarizer.average` once filled in.

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from summarizer import average, load_config, predict, score, train, write_submission
+from summarizer import average, load_config, predict, score, train, tune, write_submission
 from summarizer.errors import SummarizerError
 from summarizer.results import TrainResult
 from tests.conftest import ROOT, compose_train, read_json
@@ -38,9 +38,11 @@ def test_command_modules_do_not_hide_the_functions():
     import summarizer.commands.predict
     import summarizer.commands.score
     import summarizer.commands.train
+    import summarizer.commands.tune
 
     assert summarizer.train is train and summarizer.predict is predict
     assert summarizer.score is score and summarizer.average is average
+    assert summarizer.tune is tune
 
 
 def test_train_without_load_config_says_how(data_dir):

@@ -40,6 +40,7 @@ REQUIRED = {
     "summarizer.commands.predict": ["run=some_run"],
     "summarizer.commands.score": ["predictions=p.csv", "references=r.csv"],
     "summarizer.commands.average": ["run=some_run", "last=2"],
+    "summarizer.commands.tune": ["run=some_run"],
 }
 
 

@@ -19,6 +19,7 @@ from summarizer.options import (
     PREDICT_RULES,
     SCORE_RULES,
     TRAIN_RULES,
+    TUNE_RULES,
     check_options,
     check_training_values,
 )
@@ -32,6 +33,8 @@ CALLS = {
     "predict": lambda cfg: (check_options(cfg, PREDICT_RULES), checked_data(cfg)),
     "score": lambda cfg: check_options(cfg, SCORE_RULES),
     "average": lambda cfg: (check_options(cfg, AVERAGE_RULES), checked_data(cfg)),
+    # As summarizer.tuning checks them: its own keys, then the run's data settings.
+    "tune": lambda cfg: (check_options(cfg, TUNE_RULES), checked_data(cfg)),
 }
 VARIANTS = [
     ("train", []),
@@ -42,6 +45,7 @@ VARIANTS = [
     ("predict", ["run=set_by_the_test"]),
     ("score", ["predictions=p.csv", "references=r.csv"]),
     ("average", ["run=set_by_the_test", "last=2"]),
+    ("tune", ["run=set_by_the_test"]),
 ]
 
 
@@ -63,7 +67,7 @@ def leaves(node: Any, path: str = "") -> list[tuple[str, Any]]:
 
 def bad_values(key: str, command: str, cfg: DictConfig) -> list:
     rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES,
-             "average": AVERAGE_RULES}[command]
+             "average": AVERAGE_RULES, "tune": TUNE_RULES}[command]
     if key in rules:
         return list(rules[key].bad)
     default = OmegaConf.select(cfg, key)
@@ -76,7 +80,7 @@ def bad_values(key: str, command: str, cfg: DictConfig) -> list:
 
 def all_options():
     rules = {"train": TRAIN_RULES, "predict": PREDICT_RULES, "score": SCORE_RULES,
-             "average": AVERAGE_RULES}
+             "average": AVERAGE_RULES, "tune": TUNE_RULES}
     for command, overrides in VARIANTS:
         cfg = job_config(command, overrides)
         for key, written in leaves(OmegaConf.to_container(cfg, resolve=False)):
@@ -114,7 +118,7 @@ def saved_run(tmp_path_factory) -> Path:
 def test_a_bad_value_names_its_key(option, overrides, saved_run):
     command, key = option
     cfg = job_config(command, list(overrides))
-    if command in ("predict", "average"):
+    if command in ("predict", "average", "tune"):
         cfg.run = str(saved_run)
     for bad in bad_values(key, command, cfg):
         broken = cfg.copy()

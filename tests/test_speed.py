@@ -39,9 +39,9 @@ def test_train_command_starts_without_torch_or_transformers(flag):
 
 def test_package_api_imports_without_torch_or_transformers():
     script = ("import sys; from summarizer import load_config, train, predict, score, "
-              "write_submission, average; import summarizer.commands.train, "
+              "write_submission, average, tune; import summarizer.commands.train, "
               "summarizer.commands.predict, summarizer.commands.score, "
-              "summarizer.commands.average; "
+              "summarizer.commands.average, summarizer.commands.tune; "
               "import summarizer as s; assert s.train is train and callable(s.predict); "
               f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,

@@ -28,6 +28,7 @@ from summarizer.overrides import command_line_overrides
 from summarizer.remote_code import check_trust_remote_code
 from summarizer.rouge import rouge
 from summarizer.run_config import data_settings
+from summarizer.tuned_generation import generation_settings
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,12 @@ def run(cfg: DictConfig, out_dir: Path) -> Path | str:
         model_dir(run_dir)
     check_ensemble(cfg.ensemble, len(runs), cfg.ensemble_candidates)
     generation = OmegaConf.to_container(cfg.generation, resolve=True)
+    if generation.get("tuned") and len(runs) > 1:
+        raise SummarizerError(
+            "generation=tuned reads the tune/generation.yaml of one run, and run= names "
+            f"{len(runs)}: the models of an ensemble share the generation.<key>= settings given "
+            "on the command line. Give those instead, or predict with each run on its own.")
+    generation = generation_settings(generation, runs[0])
     trust = {"trust_remote_code": cfg.trust_remote_code}
     if cfg.text is not None:
         # The trained source length comes from the run, else from the model.
