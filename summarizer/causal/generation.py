@@ -88,7 +88,7 @@ def summary_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBas
 
 def encode(tokenizer: PreTrainedTokenizerBase, prompt: PromptFormat, dialogues: Sequence[str],
            max_source_length: int) -> list[list[int]]:
-    """The prompt ids of `dialogues` (`summarize_prompts`' input), counting the cut ones in the
+    """The prompt ids of `dialogues` (`prompt_candidates`' input), counting the cut ones in the
     log."""
     prompts, cut = encode_prompts(tokenizer, prompt, dialogues, max_source_length)
     if cut:
@@ -97,19 +97,11 @@ def encode(tokenizer: PreTrainedTokenizerBase, prompt: PromptFormat, dialogues: 
     return prompts
 
 
-def summarize_prompts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-                      prompt: PromptFormat, prompts: Sequence[list[int]], batch_size: int = 8,
-                      max_new_tokens: int = 100, **settings: Any) -> list[str]:
-    """`summarize` for prompts already encoded (`encode`): a decoding search encodes once and
-    generates under many settings."""
-    return [texts[0] for texts in prompt_candidates(model, tokenizer, prompt, prompts,
-                                                    batch_size, max_new_tokens, **settings)]
-
-
 def prompt_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                       prompt: PromptFormat, prompts: Sequence[list[int]], batch_size: int = 8,
                       max_new_tokens: int = 100, **settings: Any) -> list[list[str]]:
-    """`summary_candidates` for prompts already encoded."""
+    """`summary_candidates` for prompts already encoded (`encode`): a decoding search encodes
+    once and generates under many settings."""
     order = sorted(range(len(prompts)), key=lambda row: len(prompts[row]), reverse=True)
     settings = generation_settings(tokenizer, prompt, max_new_tokens=max_new_tokens, **settings)
     per_row = settings.get("num_return_sequences") or 1
