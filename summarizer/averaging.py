@@ -130,15 +130,18 @@ def best_metric(run_dir: Path) -> tuple[str, bool]:
     return metric, metric != f"{EVAL_PREFIX}loss" if greater is None else bool(greater)
 
 
+def _read_json(path: Path, consequence: str) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise SummarizerError(f"{path} is missing or unreadable, {consequence}") from None
+
+
 def checkpoint_score(checkpoint: Path, metric: str) -> float:
     """`metric` of the evaluation at the checkpoint's own step, from its trainer state."""
     state_file = checkpoint / TRAINER_STATE
-    try:
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise SummarizerError(
-            f"{state_file} is missing or unreadable, so {checkpoint.name} cannot be ranked by "
-            f"{metric}. Choose checkpoints by step with last=N instead.") from None
+    state = _read_json(state_file, f"so {checkpoint.name} cannot be ranked by {metric}. Choose "
+                                   "checkpoints by step with last=N instead.")
     step = state.get("global_step", step_of(checkpoint))
     scores = [entry[metric] for entry in evaluations(state.get("log_history", []))
               if entry.get("step") == step and metric in entry]
@@ -180,13 +183,9 @@ def _architecture(checkpoint: Path) -> tuple[str, dict]:
     """The config that must match for weights to be averaged: the adapter's or the model's."""
     name = ADAPTER_CONFIG if (checkpoint / ADAPTER_CONFIG).is_file() else "config.json"
     path = checkpoint / name
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise SummarizerError(
-            f"{path} is missing or unreadable: {checkpoint.name} cannot be checked to hold the "
-            "same architecture as the others. Choose other checkpoints with last=N or best=N, "
-            "or move it out of the run directory.") from None
+    config = _read_json(path, f"so {checkpoint.name} cannot be checked to hold the same "
+                              "architecture as the others. Choose other checkpoints with last=N "
+                              "or best=N, or move it out of the run directory.")
     return name, {key: value for key, value in config.items() if key not in VERSION_KEYS}
 
 

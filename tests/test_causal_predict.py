@@ -67,6 +67,15 @@ def qwen2_decoder(tokenizer):
     return tiny_decoder(tokenizer, tie=False)
 
 
+def tiny_seq2seq(tokenizer):
+    """A random one-layer seq2seq model (MBart layout) on `tokenizer`, seeded."""
+    torch.manual_seed(0)
+    return seq2seq_from_config(MBartConfig(
+        d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
+        max_position_embeddings=512), tokenizer)
+
+
 def save_merged(model, tokenizer, directory, prompt=None):
     """A causal run's merged `final_model/`: model, tokenizer with its chat template, generation
     config and prompt.json."""
@@ -177,11 +186,7 @@ def test_merged_and_adapter_on_its_base_predict_the_same(adapter_runs, dialogues
 
 
 def test_a_seq2seq_adapter_on_its_base_predicts_as_merged(tokenizer, dialogues, tmp_path):
-    torch.manual_seed(0)
-    base = seq2seq_from_config(MBartConfig(
-        d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
-        max_position_embeddings=512), tokenizer)
+    base = tiny_seq2seq(tokenizer)
     base.generation_config.max_length = SAVED_LENGTH
     base.save_pretrained(tmp_path / "pretrained")
     model = add_adapters(AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "pretrained"), LORA)

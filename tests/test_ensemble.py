@@ -8,9 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
-import torch
 from omegaconf import OmegaConf
-from transformers import MBartConfig
 
 import summarizer
 from summarizer.api import predict_ensemble
@@ -24,11 +22,10 @@ from summarizer.ensemble import (
     warn_if_folds_overlap,
 )
 from summarizer.errors import SummarizerError
-from summarizer.modeling import from_config as seq2seq_from_config
 from summarizer.rouge import rouge
 from tests.causal_like import tiny_tokenizer
 from tests.conftest import read_json
-from tests.test_causal_predict import SAVED_LENGTH, qwen2_decoder, save_merged
+from tests.test_causal_predict import SAVED_LENGTH, qwen2_decoder, save_merged, tiny_seq2seq
 
 CONSENSUS = "#Person1# 은 내일 오후 세 시에 회의실 에서 #Person2# 를 만나기로 했다 ."
 NEAR = "#Person1# 은 내일 세 시에 회의실 에서 #Person2# 를 만난다 ."
@@ -128,11 +125,7 @@ def mixed_models(data_dir, tmp_path_factory) -> list:
     tokenizer = tiny_tokenizer(frame)
     folder = tmp_path_factory.mktemp("mixed")
     causal = save_merged(qwen2_decoder(tokenizer), tokenizer, folder / "causal")
-    torch.manual_seed(0)
-    seq2seq = seq2seq_from_config(MBartConfig(
-        d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
-        max_position_embeddings=512), tokenizer)
+    seq2seq = tiny_seq2seq(tokenizer)
     seq2seq.generation_config.max_length = SAVED_LENGTH
     seq2seq.save_pretrained(folder / "seq2seq")
     tokenizer.save_pretrained(folder / "seq2seq")
