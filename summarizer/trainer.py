@@ -28,6 +28,8 @@ from transformers import (
     Seq2SeqTrainingArguments,
     set_seed,
 )
+from transformers.distributed.fsdp import is_fsdp_managed_module
+from transformers.integrations.deepspeed import is_deepspeed_zero3_enabled
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import has_length
 
@@ -160,6 +162,10 @@ class SummarizationTrainer(Seq2SeqTrainer):
         # transformers' `max_length` counts the prompt; the setting is the summary's length.
         settings["max_new_tokens"] = settings.pop("max_length", None)
         settings = {key: value for key, value in settings.items() if value is not None}
+        # As Seq2SeqTrainer does: with ZeRO-3 or FSDP each forward pass gathers the weights from
+        # every process, so all of them keep stepping until the longest generation ends.
+        settings.setdefault("synced_gpus", is_deepspeed_zero3_enabled()
+                            or is_fsdp_managed_module(self.model))
         new_tokens = generate_new_tokens(self.model, prompts["prompt_input_ids"],
                                          prompts["prompt_attention_mask"], **settings)
         return loss, new_tokens, self._prepare_inputs(inputs)["labels"]

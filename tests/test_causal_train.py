@@ -127,6 +127,26 @@ def test_a_causal_trainer_generates_from_the_prompt_alone(data_dir, tmp_path):
     assert trainer.model.generation_config.max_new_tokens == MAX_NEW_TOKENS
 
 
+def test_causal_generation_stays_in_step_across_sharded_processes(data_dir, tmp_path,
+                                                                  monkeypatch):
+    # Under ZeRO-3 (or FSDP) every process must run generate's forward passes to the same end.
+    cfg = load_config(overrides=["model=tiny_causal", "debug=fast", *SMALL_DECODER])
+    trainer = build_trainer(cfg, output_dir=tmp_path, eval_dataset=dev_rows(data_dir, 2),
+                            logger=NoLogger())
+    batch = next(iter(trainer.get_eval_dataloader()))
+    seen = []
+
+    def generate(input_ids, attention_mask, **settings):
+        seen.append(settings)
+        return torch.cat([input_ids, input_ids[:, -1:]], dim=1)
+
+    monkeypatch.setattr(trainer.model, "generate", generate)
+    trainer.prediction_step(trainer.model, dict(batch), prediction_loss_only=False)
+    monkeypatch.setattr("summarizer.trainer.is_deepspeed_zero3_enabled", lambda: True)
+    trainer.prediction_step(trainer.model, dict(batch), prediction_loss_only=False)
+    assert [settings["synced_gpus"] for settings in seen] == [False, True]
+
+
 def test_lora_on_a_seq2seq_model_trains_adapters_and_the_tags_rows(tmp_path):
     cfg = load_config(overrides=["model=tiny", "peft=lora", "debug=fast"])
     trainer = build_trainer(cfg, output_dir=tmp_path, logger=NoLogger())
