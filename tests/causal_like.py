@@ -17,9 +17,12 @@ import torch
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedModel, PreTrainedTokenizerFast, Qwen2Config
 
+from summarizer.causal.adapter_config import AdapterConfig
 from summarizer.causal.tiny import from_config, train_chat_tokenizer
 from summarizer.tokenization import discover_tags, fix_tokenizer
 
+# Small adapters for the tests, without dropout so that runs repeat exactly.
+LORA = AdapterConfig(method="lora", rank=4, alpha=8, dropout=0.0)
 # Qwen2's pre-tokenizer split.
 QWEN_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
                 r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")

@@ -37,6 +37,14 @@ def data_dir(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def frame(data_dir):
+    """The sample's first 200 training rows: what the causal tests' tokenizers learn from."""
+    import pandas as pd
+
+    return pd.read_csv(data_dir / "sample" / "train.csv").head(200)
+
+
 def compose_train(overrides: list[str] = ()):
     """The config `python -m summarizer.train <overrides>` would run, with Hydra's own keys."""
     GlobalHydra.instance().clear()

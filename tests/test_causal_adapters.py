@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 
-import pandas as pd
 import pytest
 import torch
 from omegaconf import ListConfig
@@ -30,14 +29,7 @@ from summarizer.causal.prompt_config import PromptConfig
 from summarizer.errors import SummarizerError
 from summarizer.modeling import from_config as seq2seq_from_config
 from summarizer.tokenization import discover_tags
-from tests.causal_like import qwen_like_tokenizer, texts_of, tiny_decoder, tiny_tokenizer
-
-LORA = AdapterConfig(method="lora", rank=4, alpha=8, dropout=0.0)
-
-
-@pytest.fixture(scope="module")
-def frame(data_dir) -> pd.DataFrame:
-    return pd.read_csv(data_dir / "sample" / "train.csv").head(200)
+from tests.causal_like import LORA, qwen_like_tokenizer, texts_of, tiny_decoder, tiny_tokenizer
 
 
 @pytest.fixture(scope="module")

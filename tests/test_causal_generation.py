@@ -4,7 +4,6 @@ new tokens decoded, batched generation equal to one row at a time."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from transformers import EvalPrediction
@@ -16,11 +15,6 @@ from summarizer.causal.prompt import prompt_format
 from summarizer.causal.prompt_config import DEFAULT_INSTRUCTION, PromptConfig
 from summarizer.metrics import RougeMetrics
 from tests.causal_like import qwen_like_tokenizer, tiny_decoder, tiny_tokenizer
-
-
-@pytest.fixture(scope="module")
-def frame(data_dir) -> pd.DataFrame:
-    return pd.read_csv(data_dir / "sample" / "train.csv").head(200)
 
 
 @pytest.fixture(scope="module", params=["tiny", "qwen_like"])

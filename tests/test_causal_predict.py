@@ -31,17 +31,11 @@ from summarizer.inference import causal_settings, load_model, model_dir
 from summarizer.modeling import from_config as seq2seq_from_config
 from summarizer.remote_code import TRUST_REMOTE_CODE_ENV
 from summarizer.tokenization import decode
-from tests.causal_like import tiny_decoder, tiny_tokenizer
+from tests.causal_like import LORA, tiny_decoder, tiny_tokenizer
 from tests.conftest import read_json
 
 # The summary length the saved models carry (as training stores `training.generation`).
 SAVED_LENGTH = 12
-LORA = AdapterConfig(method="lora", rank=4, alpha=8, dropout=0.0)
-
-
-@pytest.fixture(scope="module")
-def frame(data_dir) -> pd.DataFrame:
-    return pd.read_csv(data_dir / "sample" / "train.csv").head(200)
 
 
 @pytest.fixture(scope="module")

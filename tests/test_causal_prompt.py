@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 from tokenizers.processors import TemplateProcessing
 
@@ -25,11 +24,6 @@ NO_SYSTEM_TEMPLATE = (
     "{%- for message in messages -%}<{{ message['role'] }}>{{ message['content'] }}</s>"
     "{%- endfor -%}"
 )
-
-
-@pytest.fixture(scope="module")
-def frame(data_dir) -> pd.DataFrame:
-    return pd.read_csv(data_dir / "sample" / "train.csv").head(200)
 
 
 @pytest.fixture

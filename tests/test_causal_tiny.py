@@ -3,7 +3,6 @@ small random decoder in Llama or Qwen2 layout that saves, reloads and learns."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, Qwen2Config
@@ -23,11 +22,6 @@ LAYOUTS = {
                          num_attention_heads=4, num_key_value_heads=2,
                          max_position_embeddings=512, tie_word_embeddings=True),
 }
-
-
-@pytest.fixture(scope="module")
-def frame(data_dir) -> pd.DataFrame:
-    return pd.read_csv(data_dir / "sample" / "train.csv").head(200)
 
 
 @pytest.fixture(scope="module")
