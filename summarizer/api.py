@@ -27,14 +27,14 @@ from summarizer.command import CONF_DIR, HYDRA_FILES
 from summarizer.data.io import write_csv_atomic
 from summarizer.ensemble import EnsembleResult, check_ensemble, generate_all, select
 from summarizer.errors import SummarizerError
-from summarizer.options import DATA_RULES, check_options, check_training_values
+from summarizer.options import check_training_values
 from summarizer.output_checks import warn_if_degenerate
 from summarizer.overrides import API_OVERRIDES
 from summarizer.remote_code import check_trust_remote_code, env_trusts_remote_code
 from summarizer.resolvers import register_resolvers
 from summarizer.results import TrainResult
 from summarizer.rouge import DEFAULT_TOKENIZER
-from summarizer.run_config import data_settings, saved_data
+from summarizer.run_config import checked_data_settings, saved_data
 from summarizer.secrets import redact_files, secret_values
 from summarizer.whitelist import EXECUTION_WHITELIST
 
@@ -422,8 +422,7 @@ def average(run: str | os.PathLike[str] | TrainResult, *, last: int | None = Non
     path = run.run_dir if isinstance(run, TrainResult) else Path(run)
     chosen = selection(last, best)
     checkpoints = select_checkpoints(path, chosen)
-    settings = data_settings(path, OmegaConf.create(dict(data or {})))
-    check_options(OmegaConf.create({"data": settings}), DATA_RULES)
+    settings = checked_data_settings(path, OmegaConf.create(dict(data or {})))
     with execution_whitelist(EXECUTION_WHITELIST):
         dev = instantiate(settings)
     frame = dev.load("dev")

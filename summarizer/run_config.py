@@ -12,6 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from summarizer.errors import SummarizerError
+from summarizer.options import DATA_RULES, check_options
 
 SAVED_CONFIG = Path(".hydra") / "config.yaml"
 SAVED_HYDRA = Path(".hydra") / "hydra.yaml"
@@ -73,3 +74,11 @@ def data_settings(run: str | Path, given: DictConfig) -> DictConfig:
             )
         saved = {}
     return OmegaConf.create({**saved, **chosen})
+
+
+def checked_data_settings(run: str | Path, given: DictConfig) -> DictConfig:
+    """`data_settings`, checked as every option is: a saved `_target_` meets the whitelist
+    here too."""
+    data = data_settings(run, given)
+    check_options(OmegaConf.create({"data": data}), DATA_RULES)
+    return data

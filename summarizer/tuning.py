@@ -27,11 +27,11 @@ from summarizer.decoding_search import (
 from summarizer.errors import SummarizerError
 from summarizer.inference import encode_dialogues, load_model, load_prompt, model_dir
 from summarizer.metric_names import ROUGE_METRICS, ROUGE_SUM
-from summarizer.options import DATA_RULES, TUNE_RULES, check_options
+from summarizer.options import TUNE_RULES, check_options
 from summarizer.overrides import command_line_overrides
 from summarizer.remote_code import check_trust_remote_code
 from summarizer.reports.tuning import TUNING_PART, write_reports
-from summarizer.run_config import data_settings
+from summarizer.run_config import checked_data_settings
 from summarizer.tuned_generation import tune_dir, write_tuned
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,7 @@ def run(cfg: DictConfig) -> TuneResult:
 def _dev_split(cfg: DictConfig) -> tuple[Any, pd.DataFrame]:
     """The data module and dev rows of the run's own data settings, with the user's keys on top
     (as predict reads them), checked to have references."""
-    data_cfg = data_settings(cfg.run, cfg.data)
-    check_options(OmegaConf.create({"data": data_cfg}), DATA_RULES)
-    data = instantiate(data_cfg)
+    data = instantiate(checked_data_settings(cfg.run, cfg.data))
     frame = data.load("dev")
     if data.summary_column not in frame.columns:
         raise SummarizerError(

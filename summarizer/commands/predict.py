@@ -22,12 +22,12 @@ from summarizer.ensemble import (
 )
 from summarizer.errors import SummarizerError
 from summarizer.metric_names import ROUGE_METRICS
-from summarizer.options import DATA_RULES, PREDICT_RULES, check_options
+from summarizer.options import PREDICT_RULES, check_options
 from summarizer.output_checks import log_only
 from summarizer.overrides import command_line_overrides
 from summarizer.remote_code import check_trust_remote_code
 from summarizer.rouge import rouge
-from summarizer.run_config import data_settings
+from summarizer.run_config import checked_data_settings
 from summarizer.tuned_generation import generation_settings
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,7 @@ log = logging.getLogger(__name__)
 
 def checked_data(cfg: DictConfig) -> DictConfig:
     """The data settings to predict with: the run's own, with the user's keys on top, checked."""
-    data = data_settings(model_runs(cfg.run)[0], cfg.data)
-    checked = OmegaConf.create({"data": data})
-    check_options(checked, DATA_RULES)  # a saved `_target_` meets the whitelist here too
-    return data
+    return checked_data_settings(model_runs(cfg.run)[0], cfg.data)
 
 
 def run(cfg: DictConfig, out_dir: Path) -> Path | str:
