@@ -59,6 +59,7 @@ KOBART_SPECIALS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"
 
 def compose(args: argparse.Namespace, work_dir: Path):
     """`model=kobart`'s config for one training phase of `--steps` steps, then the overrides."""
+    from epoch_eval import EVERY_EPOCH_FULL
     from omegaconf import OmegaConf
 
     from summarizer import load_config
@@ -68,7 +69,7 @@ def compose(args: argparse.Namespace, work_dir: Path):
                  f"data.max_dev_samples={args.dev_rows or 'null'}",
                  f"+training.args.max_steps={args.steps}", "training.args.eval_strategy=no",
                  "training.args.save_strategy=no", "training.args.load_best_model_at_end=false",
-                 "training.callbacks.early_stopping=null"]
+                 "training.callbacks.early_stopping=null", *EVERY_EPOCH_FULL]
     if args.data_dir:
         overrides += ["data=dialogsum_ko", f"data.dir={Path(args.data_dir).resolve()}"]
     else:

@@ -3,7 +3,7 @@ Seq2SeqTrainer script.
 
     python benchmarks/train_speed.py [--data-dir DIR] [--steps 60] [--train-rows N] [--dev-rows N]
         [--train-repeat K] [--num-beams K] [--first-step-only] [--report FILE]
-        (or: make bench ARGS="...")
+        (or: make bench-speed ARGS="...")
 
 Both sides get the same machine, the project's model config (default `model=tiny`), the same
 tokenizer (trained from the training split), the same seed and initial weights, the same token
@@ -41,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from epoch_eval import EVERY_EPOCH_FULL
 from publish import publish
 from tokenize_memory import write_rows
 
@@ -61,7 +62,7 @@ def compose(args: argparse.Namespace, cache_dir: str | None):
                  "training.warmup_steps=0",
                  # The tiny preset switches grouping off for its own accuracy on the sample;
                  # the benchmark measures the speed features as the training defaults set them.
-                 "training.group_by_length=true"]
+                 "training.group_by_length=true", *EVERY_EPOCH_FULL]
     if args.data_dir:
         overrides += ["data=dialogsum_ko", f"data.dir={Path(args.data_dir).resolve()}"]
     else:
@@ -73,12 +74,17 @@ def compose(args: argparse.Namespace, cache_dir: str | None):
 
 def setup(args: argparse.Namespace, cache_dir: str | None):
     """Config, data, frames, tokenizer and freshly initialised model, the same on both sides."""
+    return parts(compose(args, cache_dir), cache_dir)
+
+
+def parts(cfg, cache_dir: str | None):
+    """`cfg` with its data, frames, tokenizer (trained or loaded as a run does, cached in
+    `cache_dir`) and freshly initialised model."""
     from hydra.utils import instantiate
     from transformers import set_seed
 
     from summarizer.modeling import apply_generation, build_tokenizer
 
-    cfg = compose(args, cache_dir)
     set_seed(cfg.seed)
     data = instantiate(cfg.data)
     train_frame, dev_frame = data.load("train"), data.load("dev")
@@ -155,24 +161,29 @@ def run_project(args: argparse.Namespace) -> dict:
     return stats
 
 
-def plain_trainer(cfg, model, tokenizer, train_dataset, eval_dataset, metrics, output_dir):
-    """What `run_summarization.py` builds, with the project's hyper-parameters."""
+def plain_trainer(cfg, model, tokenizer, train_dataset, eval_dataset, metrics, output_dir,
+                  **schedule):
+    """What `run_summarization.py` builds, with the project's hyper-parameters; `schedule` gives
+    the remaining training arguments (steps or epochs, evaluation and saving)."""
     from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
     t = cfg.training
     args = Seq2SeqTrainingArguments(
-        output_dir=str(output_dir), report_to=[], max_steps=cfg.training.args.max_steps,
+        output_dir=str(output_dir), report_to=[],
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
         learning_rate=t.learning_rate, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
         gradient_accumulation_steps=t.gradient_accumulation_steps, logging_steps=t.logging_steps,
         dataloader_num_workers=t.num_workers, dataloader_pin_memory=False,
-        eval_strategy="no", save_strategy="no", seed=cfg.seed, predict_with_generate=True,
+        seed=cfg.seed, predict_with_generate=True,
         generation_max_length=t.generation.max_length, generation_num_beams=t.generation.num_beams,
-        fp16=bool(cfg.training.args.fp16), bf16=bool(cfg.training.args.bf16))
+        fp16=bool(cfg.training.args.fp16), bf16=bool(cfg.training.args.bf16), **schedule)
     return Seq2SeqTrainer(
         model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
         processing_class=tokenizer, compute_metrics=metrics)
+
+
+ONE_PHASE = {"eval_strategy": "no", "save_strategy": "no"}
 
 
 def run_plain(args: argparse.Namespace) -> dict:
@@ -193,7 +204,7 @@ def run_plain(args: argparse.Namespace) -> dict:
     train_dataset, eval_dataset = dataset(train_frame), dataset(dev_frame)
     metrics = RougeMetrics(tokenizer, references)
     trainer = plain_trainer(cfg, model, tokenizer, train_dataset, eval_dataset, metrics,
-                            Path(args.work_dir) / "plain")
+                            Path(args.work_dir) / "plain", max_steps=args.steps, **ONE_PHASE)
     collator = trainer.data_collator = CountingCollator(trainer.data_collator)
     stats = train_stats(trainer.train(), collator)
     collator.training = False
@@ -201,7 +212,7 @@ def run_plain(args: argparse.Namespace) -> dict:
     # Evaluation and prediction timed on the project side's trained model.
     trained = AutoModelForSeq2SeqLM.from_pretrained(Path(args.work_dir) / "trained")
     trainer = plain_trainer(cfg, trained, tokenizer, train_dataset, eval_dataset, metrics,
-                            Path(args.work_dir) / "plain")
+                            Path(args.work_dir) / "plain", max_steps=args.steps, **ONE_PHASE)
     evaluation, stats["eval_s"] = timed(trainer.evaluate)
     stats["eval_rouge_sum"] = evaluation[OBJECTIVE]
     output, stats["predict_s"] = timed(lambda: trainer.predict(eval_dataset))

@@ -93,11 +93,15 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
 
 def finish(trainer: Seq2SeqTrainer, train_metrics: dict, dev_frame: pd.DataFrame,
            data: SummarizationData, run_dir: Path, cfg: DictConfig) -> dict:
-    """Score the best model once more on dev and save everything a user opens after a run."""
-    metrics: RougeMetrics = trainer.compute_metrics
+    """Score the best model on every dev row with `training.generation` and save everything a
+    user opens after a run."""
+    final_evaluation = trainer.final_evaluation
+    metrics: RougeMetrics = final_evaluation.metrics
+    trainer.compute_metrics = metrics
     # Every process takes part in the evaluation and in saving (FSDP and DeepSpeed gather the
     # weights); the main process writes the rest.
-    evaluation = trainer.predict(trainer.eval_dataset, metric_key_prefix="eval").metrics
+    evaluation = trainer.predict(final_evaluation.dataset, metric_key_prefix="eval",
+                                 **final_evaluation.generation).metrics
     with directory_replaced_whole(run_dir / FINAL_MODEL, is_main_process()) as partial:
         save_final_model(trainer, partial, adapter_settings(cfg), prompt_settings(cfg.model),
                          trust_remote_code=cfg.model.get("trust_remote_code", False))

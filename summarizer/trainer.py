@@ -30,7 +30,6 @@ from transformers import (
 )
 from transformers.distributed.fsdp import is_fsdp_managed_module
 from transformers.integrations.deepspeed import is_deepspeed_zero3_enabled
-from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import has_length
 
 from summarizer.causal.adapters import quantization_kwargs, tag_token_ids
@@ -39,11 +38,11 @@ from summarizer.causal.features import IGNORE_INDEX
 from summarizer.causal.generation import generate_new_tokens
 from summarizer.causal.prompt import PromptFormat, prompt_format
 from summarizer.checkpoints import relocated_best_checkpoint
-from summarizer.data.features import sort_by_length, token_lengths
+from summarizer.data.features import token_lengths
 from summarizer.data.module import SummarizationData
 from summarizer.data.splits import build_split
+from summarizer.epoch_eval import EvaluateEveryEpochs, Evaluation, epoch_rows, evaluation
 from summarizer.errors import SummarizerError, user_error
-from summarizer.metrics import RougeMetrics
 from summarizer.modeling import (
     adapter_settings,
     apply_generation,
@@ -55,6 +54,7 @@ from summarizer.modeling import (
     prompt_settings,
 )
 from summarizer.reports.evaluation_log import EvaluationLogCallback
+from summarizer.sampling import GroupedLengthSampler
 from summarizer.sweeps.callback import trial_callbacks
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,17 @@ class SummarizationTrainer(Seq2SeqTrainer):
 
     With `prompt` (a decoder-only model's, from `assemble_trainer`) the loss is the summary's
     and evaluation generates from the left-padded prompts alone, returning only the new tokens.
+    `final_evaluation` is what the best model is scored on at the end of a run (every dev row,
+    `training.generation`); each epoch's evaluation is `eval_dataset` and `compute_metrics`.
     """
 
-    def __init__(self, *args, max_nonfinite_steps: int = 3, prompt: PromptFormat | None = None,
+    def __init__(self, *args, max_nonfinite_steps: int = 3, length_group_batches: int | None = None,
+                 prompt: PromptFormat | None = None, final_evaluation: Evaluation | None = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.max_nonfinite_steps = max_nonfinite_steps
+        self.length_group_batches = length_group_batches
+        self.final_evaluation = final_evaluation
         self.prompt = prompt
         self._nonfinite_steps = 0
         self._resumed_state: tuple[Path, dict] | None = None
@@ -178,7 +183,8 @@ class SummarizationTrainer(Seq2SeqTrainer):
         return super().evaluation_loop(*args, **kwargs)
 
     def _get_train_sampler(self, train_dataset=None):
-        """transformers' length-grouped sampler, with the lengths counted by Arrow.
+        """Length-grouped batches of `length_group_batches` batches sorted together, with the
+        lengths counted by Arrow.
 
         transformers would read a `length` column, but `remove_unused_columns` drops it before
         the sampler is built, so it reads every row in Python instead: 0.3 s before the first
@@ -189,9 +195,9 @@ class SummarizationTrainer(Seq2SeqTrainer):
                 or not isinstance(dataset, datasets.Dataset)
                 or "input_ids" not in dataset.column_names):
             return super()._get_train_sampler(train_dataset)
-        return LengthGroupedSampler(
+        return GroupedLengthSampler(
             self.args.train_batch_size * self.args.gradient_accumulation_steps,
-            lengths=token_lengths(dataset))
+            lengths=token_lengths(dataset), batches_per_group=self.length_group_batches)
 
     def _get_eval_sampler(self, eval_dataset):
         """Evaluation in the dataset's stored order, also with length-grouped training.
@@ -255,7 +261,8 @@ def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.Da
     the columns `data` names); `model` and `tokenizer` are built from `model` when None.
 
     Both a training run and `summarizer.build_trainer` build their trainer here. Its
-    `compute_metrics` is the `RougeMetrics` that scores `eval_rows`, in their order. A model
+    `compute_metrics` is the `RougeMetrics` that scores each epoch's evaluation rows
+    (`training.epoch_eval`), its `final_evaluation` all of `eval_rows`, in their order. A model
     preset with a `prompt` is a decoder-only model: its rows are prompt + summary
     (`summarizer.causal`); `peft` adds adapters to either kind.
     """
@@ -275,9 +282,6 @@ def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.Da
         prompt = prompt_format(tokenizer, prompt_settings(cfg.model)) if causal else None
         eval_dataset = build_split(eval_rows, "dev", data, tokenizer, cache_dir, prompt)
         train_dataset = build_split(train_rows, "train", data, tokenizer, cache_dir, prompt)
-    order = None
-    if cfg.training.sort_eval_by_length:
-        eval_dataset, order = sort_by_length(eval_dataset)
     if model is None:
         model = build_model(cfg.model, tokenizer, load_kwargs)
     check_vocabulary(model, tokenizer)
@@ -285,23 +289,42 @@ def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.Da
     apply_generation(model, cfg.training.generation, tokenizer, prompt)
     token_ids = tag_token_ids(tokenizer, data.special_tokens) if tags_as_tokens else []
     model = prepare_for_training(model, adapter, token_ids)
-    metrics = RougeMetrics(tokenizer, eval_rows[data.summary_column].tolist(), order,
-                           data.rouge_tokenizer)
+    final, each_epoch = evaluations(cfg, eval_dataset, eval_rows[data.summary_column].tolist(),
+                                    tokenizer, data.rouge_tokenizer)
     callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
+    if cfg.training.epoch_eval.every_epochs > 1:
+        callbacks.append(EvaluateEveryEpochs(cfg.training.epoch_eval.every_epochs))
     callbacks += trial_callbacks() + [EvaluationLogCallback()] + logger.callbacks(output_dir)
     return instantiate(
         cfg.training.trainer,
         model=model,
         args=args,
         train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
+        eval_dataset=each_epoch.dataset,
         data_collator=build_collator(cfg.training.collator, tokenizer, model, causal),
         processing_class=tokenizer,
-        compute_metrics=metrics,
+        compute_metrics=each_epoch.metrics,
         callbacks=callbacks,
+        final_evaluation=final,
         _convert_="all",
         **({"prompt": prompt} if causal else {}),
     )
+
+
+def evaluations(cfg: DictConfig, dev_dataset: datasets.Dataset, references: list[str],
+                tokenizer: PreTrainedTokenizerBase, rouge_tokenizer: str,
+                ) -> tuple[Evaluation, Evaluation]:
+    """The final evaluation (every dev row, `training.generation`) and each epoch's
+    (`training.epoch_eval`'s rows; its beams and length are the training arguments'); one and
+    the same when `epoch_eval` changes nothing."""
+    sort, generation = cfg.training.sort_eval_by_length, cfg.training.generation
+    final = evaluation(dev_dataset, references, tokenizer, rouge_tokenizer, sort,
+                       generation={"num_beams": generation.num_beams,
+                                   "max_length": generation.max_length})
+    rows = epoch_rows(len(dev_dataset), cfg.training.epoch_eval.dev_rows, cfg.seed)
+    if rows is None:
+        return final, final
+    return final, evaluation(dev_dataset, references, tokenizer, rouge_tokenizer, sort, rows)
 
 
 def build_collator(node: DictConfig, tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel,

@@ -82,7 +82,10 @@ def test_kobart_gets_the_seed_training_values(tmp_path):
     assert args.load_best_model_at_end and args.greater_is_better
     assert args.metric_for_best_model == "eval_rouge_sum"
     assert args.predict_with_generate
-    assert (args.generation_max_length, args.generation_num_beams) == (100, 4)
+    # Each epoch's evaluation is greedy over 250 dev rows; the final one the seed's 4 beams.
+    assert (args.generation_max_length, args.generation_num_beams) == (100, 1)
+    assert cfg.training.epoch_eval.dev_rows == 250
+    assert (cfg.training.generation.max_length, cfg.training.generation.num_beams) == (100, 4)
     assert args.dataloader_num_workers == 4
     assert not args.fp16 and not args.bf16  # no GPU here: automatic precision stays fp32
     assert cfg.training.early_stopping_patience == 3

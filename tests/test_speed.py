@@ -158,6 +158,40 @@ def test_length_grouped_batches_are_those_transformers_would_draw(tiny_parts, tm
     assert trainer._get_train_sampler(shuffled).lengths == [len(r) for r in shuffled["input_ids"]]
 
 
+@pytest.mark.parametrize("batches_per_group", [1, 2, 5])
+def test_length_group_batches_sets_how_many_batches_are_sorted_together(batches_per_group):
+    import torch
+
+    from summarizer.sampling import GroupedLengthSampler
+
+    lengths = [(7 * k) % 23 + 1 for k in range(40)]
+    sampler = GroupedLengthSampler(4, lengths, batches_per_group)
+    torch.manual_seed(5)
+    order = list(sampler)
+    assert sorted(order) == list(range(40))
+    group = 4 * batches_per_group
+    groups = [order[start:start + group] for start in range(0, 40, group)]
+    # Each group sorted longest first, except the longest row of all, swapped to the front.
+    for found in groups[1:]:
+        assert [lengths[i] for i in found] == sorted((lengths[i] for i in found), reverse=True)
+    assert lengths[order[0]] == max(lengths)
+    torch.manual_seed(5)
+    assert list(sampler) == order  # seeded by torch's generator, as transformers' is
+
+
+def test_the_trainer_draws_batches_with_the_configured_group(tiny_parts, tmp_path):
+    from summarizer.sampling import GroupedLengthSampler
+
+    _, _, _, dataset = tiny_parts
+    trainer = make_trainer(tiny_parts, tmp_path, dataset,
+                           train_sampling_strategy="group_by_length")
+    trainer.length_group_batches = 3
+    sampler = trainer._get_train_sampler()
+    assert isinstance(sampler, GroupedLengthSampler) and sampler.batches_per_group == 3
+    cfg = compose_train(["training.length_group_batches=3"])
+    assert cfg.training.trainer.length_group_batches == 3
+
+
 def test_sort_by_length_and_restore_order_round_trip(tiny_parts):
     from summarizer.data.features import restore_order, sort_by_length
 

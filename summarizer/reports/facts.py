@@ -87,7 +87,8 @@ def run_facts(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData, r
         data_name=data.name,
         data_dir=Path(data.dir).resolve(),
         train_rows=len(trainer.train_dataset),
-        dev_rows=len(trainer.eval_dataset),
+        # The final evaluation's rows; each epoch's may be fewer (training.epoch_eval).
+        dev_rows=len(references) if references else len(trainer.eval_dataset),
         max_source_length=data.max_source_length,
         rouge_tokenizer=data.rouge_tokenizer,
         hyperparameters={
