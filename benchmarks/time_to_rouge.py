@@ -227,7 +227,7 @@ def parse_variants(args: argparse.Namespace) -> dict[str, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", type=float, required=False, default=200.0,
+    parser.add_argument("--target", type=float, default=200.0,
                         help="dev rouge_sum to reach")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     add_data_arguments(parser)
