@@ -24,11 +24,13 @@ from summarizer.metrics import RougeMetrics
 class Evaluation:
     """Dev rows to generate summaries for (sorted by length or not) and the `RougeMetrics`
     that scores them against their references; `generation` is what `Seq2SeqTrainer.predict`
-    takes besides (empty: the training arguments' settings)."""
+    takes besides (empty: the training arguments' settings); `rows`: their positions among the
+    dev rows, in the references' order (None: all of them)."""
 
     dataset: datasets.Dataset
     metrics: RougeMetrics
     generation: dict = field(default_factory=dict)
+    rows: list[int] | None = None
 
 
 def evaluation(dataset: datasets.Dataset, references: list[str],
@@ -43,7 +45,7 @@ def evaluation(dataset: datasets.Dataset, references: list[str],
     if sort:
         dataset, order = sort_by_length(dataset)
     return Evaluation(dataset, RougeMetrics(tokenizer, references, order, rouge_tokenizer),
-                      generation or {})
+                      generation or {}, rows)
 
 
 def epoch_rows(dev_rows: int, chosen: int | None, seed: int) -> list[int] | None:

@@ -229,6 +229,10 @@ TRAIN_RULES = {
     "logger.tags": texts(),
     "logger.mode": one_of("auto", "online", "offline", "disabled"),
     "logger.filename": text(),
+    "logger.prediction_rows": integer(0),
+    "logger.tracking_uri": text(optional=True),
+    "logger.store_dir": text(),
+    "logger.log_model": boolean(),
 }
 # The data settings of `predict` are checked once the run's saved ones are filled in.
 PREDICT_RULES = {

@@ -14,11 +14,18 @@ from summarizer.atomic_files import write_text_atomic
 
 MASK = "***"
 SECRET_SUFFIXES = ("token", "key", "password", "secret")
+# The password of `scheme://user:password@host...` (tracking-server and database URIs).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][\w+.-]*://[^\s:/@]*:)(?P<password>[^\s@/]+)@")
 
 
 def is_secret_name(name: object) -> bool:
     """`api_key`, `hf_token`, `WANDB_API_KEY`, `db_password`: names that end in a secret suffix."""
     return str(name).lower().endswith(SECRET_SUFFIXES)
+
+
+def mask_url_passwords(text: str) -> str:
+    """`text` with the password of every `scheme://user:password@host` URI in it masked."""
+    return _URL_PASSWORD.sub(lambda match: f"{match['head']}{MASK}@", text)
 
 
 def secret_env_values() -> set[str]:
@@ -33,8 +40,9 @@ def redact(container: Any) -> Any:
     """A copy of a plain dict/list container with its secrets replaced by `***`.
 
     Masked: every value under a key with a secret name (the whole subtree when it is a dict or a
-    list) and every string equal to the value of a secret environment variable. A `None` under a
-    secret name stays `None`: it says that nothing is set and reveals nothing.
+    list), every string equal to the value of a secret environment variable, and the password of
+    any URI (`http://user:password@host`). A `None` under a secret name stays `None`: it says that
+    nothing is set and reveals nothing.
     """
     return _redact(container, secret_env_values())
 
@@ -45,8 +53,8 @@ def _redact(value: Any, env_secrets: set[str]) -> Any:
                 else _redact(item, env_secrets) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_redact(item, env_secrets) for item in value)
-    if isinstance(value, str) and value in env_secrets:
-        return MASK
+    if isinstance(value, str):
+        return MASK if value in env_secrets else mask_url_passwords(value)
     return value
 
 
@@ -58,6 +66,7 @@ def redact_argument(argument: str) -> str:
 
     `+logger.api_key=abc` becomes `+logger.api_key=***` (the key has a secret name);
     so does any `key=value` or bare argument whose value is a secret environment variable's value.
+    A URI's password is masked wherever it appears.
     """
     env_secrets = secret_env_values()
     match = _OVERRIDE.match(argument)
@@ -66,15 +75,21 @@ def redact_argument(argument: str) -> str:
     key, value = match["key"], match["value"]
     if is_secret_name(key) or value in env_secrets:
         return f"{key}={MASK}"
-    return argument
+    return mask_url_passwords(argument)
 
 
 def secret_values(cfg: Any) -> set[str]:
     """The values a config (a DictConfig) holds under secret names, resolved one by one (so a
-    broken interpolation elsewhere does not stop it), plus those of secret environment variables."""
+    broken interpolation elsewhere does not stop it), the passwords of the URIs it holds, plus the
+    values of secret environment variables."""
     found = set(secret_env_values())
 
     def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, str):
+            found.update(match["password"] for match in _URL_PASSWORD.finditer(value))
+        if isinstance(value, list):
+            for item in value:
+                walk(item, path)
         if isinstance(value, dict):
             for key, item in value.items():
                 if is_secret_name(key):

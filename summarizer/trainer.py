@@ -43,6 +43,7 @@ from summarizer.data.module import SummarizationData
 from summarizer.data.splits import build_split
 from summarizer.epoch_eval import EvaluateEveryEpochs, Evaluation, epoch_rows, evaluation
 from summarizer.errors import SummarizerError, user_error
+from summarizer.loggers.samples import PredictionSamples
 from summarizer.modeling import (
     adapter_settings,
     apply_generation,
@@ -294,7 +295,8 @@ def assemble_trainer(cfg: DictConfig, data: SummarizationData, train_rows: pd.Da
     callbacks = [instantiate(node) for node in cfg.training.callbacks.values() if node is not None]
     if cfg.training.epoch_eval.every_epochs > 1:
         callbacks.append(EvaluateEveryEpochs(cfg.training.epoch_eval.every_epochs))
-    callbacks += trial_callbacks() + [EvaluationLogCallback()] + logger.callbacks(output_dir)
+    callbacks += trial_callbacks() + [EvaluationLogCallback()]
+    callbacks += logger.callbacks(output_dir, prediction_samples(each_epoch, eval_rows, data))
     return instantiate(
         cfg.training.trainer,
         model=model,
@@ -325,6 +327,14 @@ def evaluations(cfg: DictConfig, dev_dataset: datasets.Dataset, references: list
     if rows is None:
         return final, final
     return final, evaluation(dev_dataset, references, tokenizer, rouge_tokenizer, sort, rows)
+
+
+def prediction_samples(each_epoch: Evaluation, dev_rows: pd.DataFrame,
+                       data: SummarizationData) -> PredictionSamples:
+    """The rows each epoch's evaluation scores, for loggers that show its predictions."""
+    rows = dev_rows if each_epoch.rows is None else dev_rows.iloc[each_epoch.rows]
+    return PredictionSamples(rows[data.id_column].tolist(), rows[data.text_column].tolist(),
+                             each_epoch.metrics)
 
 
 def build_collator(node: DictConfig, tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel,

@@ -20,6 +20,7 @@ CONF = ROOT / "summarizer" / "conf"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["WANDB_MODE"] = "offline"
 os.environ.setdefault("WANDB_SILENT", "true")
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 # A secret the shared run's config picks up from the environment; reports must never show it.
 SECRET_ENV = "SUMMARIZER_TEST_API_KEY"
 os.environ[SECRET_ENV] = "env-secret-5d1c9a"

@@ -16,7 +16,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments
 
 from summarizer.data.module import SampleData, SummarizationData
-from summarizer.loggers import CSVLogger, NoLogger, TensorBoardLogger, WandbLogger
+from summarizer.loggers import CSVLogger, MLflowLogger, NoLogger, TensorBoardLogger, WandbLogger
 from summarizer.resolvers import register_resolvers
 from summarizer.sweeps.sweeper import _flatten
 from summarizer.whitelist import EXECUTION_WHITELIST
@@ -40,7 +40,7 @@ def test_every_group_has_the_documented_options():
     assert GROUP_OPTIONS["model"] == ["causal_lm", "kobart", "tiny", "tiny_causal"]
     assert GROUP_OPTIONS["peft"] == ["lora", "none", "qlora"]
     assert GROUP_OPTIONS["data"] == ["dialogsum", "dialogsum_ko", "from_run", "sample"]
-    assert GROUP_OPTIONS["logger"] == ["csv", "none", "tensorboard", "wandb"]
+    assert GROUP_OPTIONS["logger"] == ["csv", "mlflow", "none", "tensorboard", "wandb"]
     assert GROUP_OPTIONS["experiment"] == ["baseline_kobart", "qwen_lora", "solar_qlora"]
     assert GROUP_OPTIONS["debug"] == ["fast", "short"]
     assert GROUP_OPTIONS["launcher"] == ["joblib", "submitit_local", "submitit_slurm"]
@@ -51,6 +51,7 @@ def test_every_group_has_the_documented_options():
     ("data", "dialogsum_ko", SummarizationData),
     ("data", "dialogsum", SummarizationData),
     ("logger", "wandb", WandbLogger),
+    ("logger", "mlflow", MLflowLogger),
     ("logger", "tensorboard", TensorBoardLogger),
     ("logger", "csv", CSVLogger),
     ("logger", "none", NoLogger),

@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from summarizer.checkpoints import is_complete_checkpoint
+from summarizer.loggers.mlflow_logger import PARENT_TAG
 from tests.conftest import compose_train, read_json
+from tests.test_loggers import store_runs
 from tests.test_sweeps import sweep, trials
 
 pytestmark = pytest.mark.slow
@@ -22,8 +24,9 @@ pytestmark = pytest.mark.slow
 
 def test_joblib_runs_two_trials_at_once_each_in_its_own_slot(data_dir, tmp_path):
     out = tmp_path / "sweep"
+    store = tmp_path / "mlflow"
     sweep(["hparams_search=optuna", "launcher=joblib", "hydra.sweeper.n_trials=2",
-           f"hydra.sweep.dir={out}"], tmp_path)
+           f"hydra.sweep.dir={out}", "logger=mlflow", f"logger.store_dir={store}"], tmp_path)
     table = trials(out)
     assert (table["state"] == "COMPLETE").all() and len(table) == 2
     slots = set()
@@ -40,6 +43,15 @@ def test_joblib_runs_two_trials_at_once_each_in_its_own_slot(data_dir, tmp_path)
     assert table["runtime_s"].nunique() == 1
     results = yaml.safe_load((out / "optimization_results.yaml").read_text())
     assert results["states"] == {"COMPLETE": 2}
+    # Trials started at once share one MLflow parent run, which the first of them created.
+    _, runs = store_runs(store)
+    parents = [run for run in runs if PARENT_TAG in run.data.tags]
+    children = [run for run in runs if run.data.tags.get("mlflow.parentRunId")]
+    assert len(parents) == 1 and parents[0].data.tags[PARENT_TAG] == str(out)
+    assert sorted(run.info.run_name for run in children) == ["tiny_sample-trial-0",
+                                                            "tiny_sample-trial-1"]
+    assert {run.data.tags["mlflow.parentRunId"] for run in children} == {parents[0].info.run_id}
+    assert all(run.info.status == "FINISHED" for run in runs) and len(runs) == 3
     # The command that repeats the best trial runs it here, as a single run.
     command = (out / "summary.md").read_text(encoding="utf-8").split("```bash")[1]
     assert "python -m summarizer.train" in command and "launcher" not in command

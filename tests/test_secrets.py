@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from summarizer.secrets import MASK, is_secret_name, redact, redact_argument
+from summarizer.secrets import (
+    MASK,
+    is_secret_name,
+    mask_url_passwords,
+    redact,
+    redact_argument,
+    secret_values,
+)
 
 
 @pytest.mark.parametrize("name", ["api_key", "hf_token", "WANDB_API_KEY", "db_password",
@@ -105,3 +112,17 @@ def test_saved_files_are_rewritten_without_the_secret_values(tmp_path, monkeypat
     redact_files([config], secrets)
     assert yaml.safe_load(config.read_text()) == {"hub_token": "***", "note": "see ***"}
     assert untouched.stat().st_mtime_ns == before
+
+
+def test_passwords_in_uris_are_masked_everywhere():
+    uri = "http://me:pw-4e1c@tracker:5000/api"
+    assert mask_url_passwords(f"at {uri}.") == "at http://me:***@tracker:5000/api."
+    assert mask_url_passwords("sqlite:///outputs/mlflow.db") == "sqlite:///outputs/mlflow.db"
+    assert redact({"logger": {"tracking_uri": uri}}) == {
+        "logger": {"tracking_uri": "http://me:***@tracker:5000/api"}}
+    assert redact_argument(f"logger.tracking_uri={uri}") == (
+        "logger.tracking_uri=http://me:***@tracker:5000/api")
+    # The saved `.hydra/` files are rewritten without it too.
+    stored = OmegaConf.create({"hydra": {"sweeper": {
+        "storage": ["postgresql+psycopg://optuna:db-pass-91@host/db"]}}})
+    assert "db-pass-91" in secret_values(stored)

@@ -15,6 +15,7 @@ import yaml
 from rouge_score import rouge_scorer
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+from summarizer.loggers.samples import COLUMNS as PREDICTION_COLUMNS
 from tests.conftest import (
     LITERAL_SECRET,
     SECRET_ENV,
@@ -211,9 +212,17 @@ def test_seed_makes_cpu_runs_reproducible(data_dir, tmp_path):
 def test_wandb_offline_run_is_written_and_finished(data_dir, tmp_path):
     run_dir = tmp_path / "run"
     run_train(["debug=fast", "logger=wandb", "logger.mode=offline", "logger.tags=[smoke]",
-               f"+hub_token={LITERAL_SECRET}"], run_dir)
+               "logger.prediction_rows=2", f"+hub_token={LITERAL_SECRET}"], run_dir)
     offline = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline) == 1
+    # A table of the first dev rows' predictions after each evaluation, as its media file.
+    tables = sorted((offline[0] / "files" / "media" / "table" / "eval").glob("predictions_*.json"))
+    assert len(tables) == len(list(run_dir.glob("checkpoint-*"))) == 2
+    for path in tables:
+        table = read_json(path)
+        assert table["columns"] == list(PREDICTION_COLUMNS)
+        assert [row[0] for row in table["data"]] == ["dev_0", "dev_1"]
+        assert all(row[1].startswith("#Person1#:") and row[2] for row in table["data"])
     # wandb 0.31 keeps an offline run as one binary transaction log (no wandb-summary.json);
     # the summary's keys and values are stored in it as text.
     record = next(offline[0].glob("run-*.wandb")).read_bytes()

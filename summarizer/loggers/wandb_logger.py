@@ -1,9 +1,8 @@
-"""Experiment loggers: each option of the `logger` group builds one of these."""
+"""`logger=wandb`: transformers' WandB integration in a run this logger starts, and a table of
+sample predictions at each evaluation."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import netrc
 import os
@@ -16,68 +15,12 @@ from urllib.parse import urlparse
 
 from transformers import TrainerCallback
 
-from summarizer.atomic_files import write_text_atomic
-from summarizer.data.io import read_csv
 from summarizer.errors import SummarizerError
+from summarizer.loggers.base import NoLogger
+from summarizer.loggers.samples import COLUMNS, PredictionSamples
 from summarizer.secrets import redact_argument
 
 log = logging.getLogger(__name__)
-
-
-class NoLogger:
-    """Logs to the console and the run's log file only."""
-
-    report_to: list[str] = []
-
-    def callbacks(self, run_dir: Path) -> list[TrainerCallback]:
-        return []
-
-    @contextmanager
-    def run(self, run_dir: Path, config: dict) -> Iterator[None]:
-        yield
-
-    def summarize(self, metrics: dict, best_checkpoint: str | None) -> None:
-        """Record the run's final metrics where the logger keeps them."""
-
-
-class TensorBoardLogger(NoLogger):
-    """transformers' TensorBoard integration; event files land in `<run dir>/runs/`."""
-
-    report_to = ["tensorboard"]
-
-
-class CSVLogger(NoLogger):
-    def __init__(self, filename: str = "log.csv"):
-        self.filename = filename
-
-    def callbacks(self, run_dir: Path) -> list[TrainerCallback]:
-        return [CSVLogCallback(run_dir / self.filename)]
-
-
-class CSVLogCallback(TrainerCallback):
-    """Appends every logged dict as a row; a new key rewrites the file with the wider header."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.rows: list[dict] = []
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        # A run resumed in its own directory keeps the rows logged up to its checkpoint; rows
-        # an interrupted run logged after it, and its end-of-training summary, are logged again.
-        if state.global_step > 0 and self.path.is_file():
-            self.rows = [row for row in read_csv(self.path).to_dict("records")
-                         if int(row["step"]) <= state.global_step and not row.get("train_runtime")]
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs:
-            return
-        self.rows.append({"step": state.global_step, "epoch": state.epoch, **logs})
-        fields = list(dict.fromkeys(k for row in self.rows for k in row))
-        table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(self.rows)
-        write_text_atomic(table.getvalue(), self.path)
 
 
 WANDB_MODES = ("auto", "online", "offline", "disabled")
@@ -134,13 +77,21 @@ class WandbLogger(NoLogger):
     report_to = ["wandb"]
 
     def __init__(self, project: str, entity: str | None = None, run_name: str | None = None,
-                 group: str | None = None, tags: list[str] | None = None, mode: str = "auto"):
+                 group: str | None = None, tags: list[str] | None = None, mode: str = "auto",
+                 prediction_rows: int = 8):
         self.project = project
         self.entity = entity
         self.run_name = run_name
         self.group = group
         self.tags = list(tags or [])
         self.mode = mode
+        self.prediction_rows = prediction_rows
+
+    def callbacks(self, run_dir: Path,
+                  samples: PredictionSamples | None = None) -> list[TrainerCallback]:
+        if samples is None or not self.prediction_rows:
+            return []
+        return [WandbPredictionTable(samples, self.prediction_rows)]
 
     @contextmanager
     def run(self, run_dir: Path, config: dict) -> Iterator[None]:
@@ -168,3 +119,21 @@ class WandbLogger(NoLogger):
 
         if wandb.run is not None:
             wandb.run.summary.update({**metrics, "best_checkpoint": best_checkpoint})
+
+
+class WandbPredictionTable(TrainerCallback):
+    """Logs `eval/predictions`, a table of the first `rows` dev rows (dialogue excerpt,
+    reference, prediction, per-row ROUGE), after each evaluation, at its global step."""
+
+    def __init__(self, samples: PredictionSamples, rows: int):
+        self.samples = samples
+        self.rows = rows
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        import wandb  # optional: installed for logger=wandb only
+
+        if wandb.run is None or not state.is_world_process_zero:
+            return
+        table = wandb.Table(columns=list(COLUMNS), data=self.samples.table(self.rows))
+        # transformers' WandB callback plots every metric against `train/global_step`.
+        wandb.run.log({"eval/predictions": table, "train/global_step": state.global_step})
