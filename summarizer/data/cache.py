@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 # Part of every key: raise it when `build_dataset` or `train_tokenizer` change their output, or
 # the layout of an entry.
-FORMAT = 2
+FORMAT = 3
 DATA_FILE = "data.arrow"
 NOTES_FILE = "notes.json"
 # What `from_pretrained` writes into a tokenizer's init arguments about where it was loaded from;
