@@ -3,8 +3,8 @@
 The project adds BOS and EOS in its own data code (`summarizer.data.features`): sources are
 `<s> dialogue </s>`, labels `summary </s>`. KoBART's tokenizer and the tiny one trained from the
 data add neither, so code written for BART-style tokenizers (`tokenizer(text)`,
-`tokenizer(text_target=summary)`, `pipeline("summarization")`) would feed the model sources
-without them and train on labels without EOS: such a model never learns to stop.
+`tokenizer(text_target=summary)`) would feed the model sources without them and train on labels
+without EOS: such a model never learns to stop.
 
 The saved copy gets BART's template, `<s> $A </s>`, in its `tokenizer.json` post-processor,
 which a plain `AutoTokenizer.from_pretrained` loads. Sources then come out exactly as the
