@@ -21,10 +21,8 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from summarizer.data.cache import LOAD_ONLY_KWARGS
 from summarizer.tokenization import adds_special_tokens
-
-# What `from_pretrained` adds to a tokenizer's init arguments about where it was loaded from.
-_LOAD_ONLY_KWARGS = ("local_files_only", "is_local")
 
 
 def drop_in_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
@@ -55,6 +53,6 @@ def save_drop_in_tokenizer(tokenizer: PreTrainedTokenizerBase, directory: Path) 
 def rewrite_as_drop_in(directory: Path) -> None:
     """Make the tokenizer saved in `directory` (a checkpoint's copy) add `<s> ... </s>`."""
     tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    for name in _LOAD_ONLY_KWARGS:
+    for name in LOAD_ONLY_KWARGS:
         tokenizer.init_kwargs.pop(name, None)
     save_drop_in_tokenizer(tokenizer, directory)
