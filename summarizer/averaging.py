@@ -31,6 +31,7 @@ from summarizer.causal.saved import (
     write_prompt_config,
 )
 from summarizer.checkpoints import CHECKPOINT_PREFIX, safetensors_intact
+from summarizer.drop_in_tokenizer import rewrite_as_drop_in
 from summarizer.errors import SummarizerError
 from summarizer.metric_names import EVAL_PREFIX, EVAL_ROUGE_METRICS, OBJECTIVE, ROUGE_METRICS
 from summarizer.reports.history import evaluations
@@ -305,6 +306,8 @@ def write_averaged_model(checkpoints: list[Path], destination: Path) -> None:
         shutil.copy2(generation, destination / generation.name)
     if _is_causal(newest):
         write_prompt_config(read_prompt_config(newest), destination)
+    else:
+        rewrite_as_drop_in(destination)  # the tokenizer of a final_model/, not of a checkpoint
 
 
 def averaged_report(scores: dict[str, float], run_dir: Path, checkpoints: list[Path],

@@ -1,6 +1,8 @@
 """What a run saves in `final_model/`: what `from_pretrained` and `predict` load.
 
 * a model trained whole: its weights, tokenizer and generation settings (`trainer.save_model`);
+* a seq2seq model's tokenizer adds `<s> ... </s>` itself, as the model saw them in training,
+  for code that relies on the tokenizer to add them (`summarizer.drop_in_tokenizer`);
 * with adapters (`peft=lora/qlora`): the merged model there, and the adapter alone in
   `adapter/`; with `peft.merge=false` the adapter, the tokenizer and the generation settings
   only, plus the base model in `base/` when no hub id or directory names it (built from a
@@ -23,6 +25,7 @@ from summarizer.causal.adapters import ADAPTER_DIR, save_final
 from summarizer.causal.prompt_config import PromptConfig
 from summarizer.causal.saved import BASE_DIR, write_prompt_config
 from summarizer.distributed import is_main_process
+from summarizer.drop_in_tokenizer import save_drop_in_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,13 @@ def save_final_model(trainer: Seq2SeqTrainer, directory: Path, adapter: AdapterC
         trainer.model = save_final(model, tokenizer, directory, adapter, **load_kwargs)
         log.info("Saved the adapter in %s%s", directory / ADAPTER_DIR,
                  ", merged model next to it" if adapter.merge else "")
-    if prompt is not None and main:
+    if not main:
+        return
+    if prompt is not None:
         write_prompt_config(prompt, directory)
+    else:
+        # Over the trainer's copy: this one adds `<s> ... </s>` as the model was trained.
+        save_drop_in_tokenizer(trainer.processing_class, directory)
 
 
 def _save_unmerged_extras(model, directory: Path) -> None:

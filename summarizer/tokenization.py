@@ -58,7 +58,8 @@ def train_tokenizer(
 
     ``special_tokens`` are the data's ``#...#`` tags: they become never-split added tokens that
     ``skip_special_tokens`` keeps. Every character of ``texts`` is in the vocabulary (the BPE
-    alphabet is not limited); unseen characters map to ``<unk>``. No BOS/EOS is added on encode.
+    alphabet is not limited); unseen characters map to ``<unk>``. No BOS/EOS is added on encode
+    (the copy a run saves in ``final_model/`` adds them: ``summarizer.drop_in_tokenizer``).
     Deterministic for the same input. The normalizer is NFC, not KoBART's NFKC: NFKC rewrites
     Hangul compatibility jamo (``ㅋㅋ``, ``ㅠㅠ``) and full-width characters, which could then
     never be generated as the references spell them.
@@ -161,6 +162,14 @@ def decode(tokenizer: PreTrainedTokenizerBase, ids_batch: Iterable[Iterable[int]
 def adds_special_tokens(tokenizer: PreTrainedTokenizerBase) -> bool:
     """Whether encoding adds tokens by itself (BOS/EOS); KoBART-style tokenizers do not."""
     return tokenizer("a")["input_ids"] != tokenizer("a", add_special_tokens=False)["input_ids"]
+
+
+def adds_bos_eos(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether encoding gives `<s> text </s>`: BART's template, and `final_model/`'s
+    (`summarizer.drop_in_tokenizer`)."""
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    wrapped = [tokenizer.bos_token_id, *plain, tokenizer.eos_token_id]
+    return tokenizer.bos_token_id is not None and tokenizer("a")["input_ids"] == wrapped
 
 
 def _add_tags(tokenizer: PreTrainedTokenizerBase, tags: Sequence[str]) -> None:

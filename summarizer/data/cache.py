@@ -29,12 +29,12 @@ log = logging.getLogger(__name__)
 
 # Part of every key: raise it when `build_dataset` or `train_tokenizer` change their output, or
 # the layout of an entry.
-FORMAT = 2
+FORMAT = 3
 DATA_FILE = "data.arrow"
 NOTES_FILE = "notes.json"
 # What `from_pretrained` writes into a tokenizer's init arguments about where it was loaded from;
 # dropped so that `final_model/` holds the same tokenizer files with and without the cache.
-_LOAD_ONLY_KWARGS = ("local_files_only", "is_local")
+LOAD_ONLY_KWARGS = ("local_files_only", "is_local")
 
 
 def fingerprint(*parts: Any) -> str:
@@ -104,7 +104,7 @@ def cached_tokenizer(cache_dir: str | None, key: str,
     path = Path(cache_dir) / "tokenizers" / key
     if (path / "tokenizer_config.json").is_file():
         tokenizer = AutoTokenizer.from_pretrained(path)
-        for name in _LOAD_ONLY_KWARGS:
+        for name in LOAD_ONLY_KWARGS:
             tokenizer.init_kwargs.pop(name, None)
         log.info("Reused the tokenizer trained from the same data: %s", path)
         return tokenizer

@@ -15,7 +15,7 @@ from datasets.fingerprint import generate_random_fingerprint
 from datasets.table import InMemoryTable
 from transformers import PreTrainedTokenizerBase
 
-from summarizer.tokenization import adds_special_tokens
+from summarizer.tokenization import adds_bos_eos, adds_special_tokens
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,7 +48,8 @@ def encode_texts(
 ) -> list[list[int]]:
     """Token ids with EOS (and BOS when asked) whether or not the tokenizer adds them itself.
 
-    KoBART's tokenizer adds neither, BART's adds both: handling it here keeps one format.
+    KoBART's tokenizer adds neither, BART's and a saved `final_model/`'s add both: they are
+    added here, never by the tokenizer, so every one of them gives the same ids and lengths.
     Texts longer than `max_length` are cut; given `what` they are ("dialogues"), one log line says
     how many were, prefixed by `split` when given; `notes`, when given, gets the line too.
     """
@@ -61,7 +62,8 @@ def encode_texts(
 def _encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
             bos: bool) -> tuple[list[list[int]], int]:
     """`encode_texts`' ids and how many of the texts were cut."""
-    if adds_special_tokens(tokenizer):
+    if adds_special_tokens(tokenizer) and not adds_bos_eos(tokenizer):
+        # Another template: the tokenizer's own tokens, the first one taken for BOS.
         full = tokenizer(texts)["input_ids"]
         truncated = sum(len(seq) > max_length for seq in full)
         if truncated:

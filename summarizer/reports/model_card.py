@@ -94,14 +94,17 @@ tokenizer = AutoTokenizer.from_pretrained(path)
 model = AutoModelForSeq2SeqLM.from_pretrained(path).eval()
 
 dialogue = "#Person1#: 내일 3시에 만나요. #Person2#: 좋아요, 회사 앞에서 봬요."
-# Inputs are `<s> dialogue </s>` as in training (KoBART-style tokenizers add neither by themselves).
-ids = tokenizer(dialogue, add_special_tokens=False, truncation=True,
-                max_length={facts.max_source_length - 2})["input_ids"]
-inputs = torch.tensor([[tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]])
+# The tokenizer adds `<s> ... </s>`, as training did.
+inputs = tokenizer(dialogue, truncation=True, max_length={facts.max_source_length},
+                   return_tensors="pt")
 with torch.inference_mode():
-    output = model.generate(inputs)  # with the generation settings saved by the training run
+    output = model.generate(**inputs)  # with the generation settings saved by the training run
 print(tokenizer.decode(output[0], skip_special_tokens=True))
-```'''
+```
+
+For further training, `tokenizer(text_target=summary)` gives `<s> summary </s>`, BART's label
+format; this model was trained on `summary </s>` (and sources `<s> dialogue </s>`, which
+`tokenizer(dialogue)` gives exactly).'''
 
 
 def model_card_markdown(facts: RunFacts) -> str:
