@@ -410,12 +410,13 @@ def _score_rows(predictions: Any, references: Any, tokenizer: str,
     if len(predictions) != len(references):
         raise SummarizerError(f"score: {len(predictions)} predictions but {len(references)} "
                               "references; give one (list of) reference(s) per prediction.")
-    scoring.check_tokenizer(tokenizer)
     lists = [[r] if isinstance(r, str) else list(r) for r in references]
     width = len(lists[0]) if lists else 1
-    if any(len(texts) != width for texts in lists):
-        raise SummarizerError(f"score: the first example has {width} reference(s), others "
-                              "another number; give every example the same number.")
+    for index, texts in enumerate(lists):
+        if len(texts) != width:
+            raise SummarizerError(f"score: example 0 has {width} reference(s) but example "
+                                  f"{index} has {len(texts)}; give every example the same "
+                                  "number of references.")
     names = ["reference"] if width == 1 else [f"reference{i + 1}" for i in range(width)]
     return AnalysisInput(ids=list(range(len(predictions))), predictions=predictions,
                          references={name: [texts[j] for texts in lists]

@@ -187,7 +187,7 @@ def align_frames(
 ) -> AnalysisInput:
     """The predictions in the order of the references table, checked as ``score_frames`` says,
     with the references' ``dialogue`` and ``topic`` columns where it has them (for the page)."""
-    check_tokenizer(tokenizer)
+    _check_tokenizer(tokenizer)
     if isinstance(reference_columns, str):
         reference_columns = [reference_columns]
     pred_name, ref_name = names
@@ -223,7 +223,7 @@ def score_rows(rows: AnalysisInput) -> dict[str, Any]:
 def score_texts(predictions: Sequence[str], references_lists: Sequence[Sequence[str]],
                 reference_names: Sequence[str], tokenizer: str = "whitespace") -> dict[str, Any]:
     """The score result for aligned texts: ``references_lists[i]`` holds example i's references."""
-    check_tokenizer(tokenizer)
+    _check_tokenizer(tokenizer)
     result = rouge_multi(list(predictions), references_lists, tokenizer=tokenizer)
     return {
         "n": len(predictions),
@@ -235,7 +235,7 @@ def score_texts(predictions: Sequence[str], references_lists: Sequence[Sequence[
     }
 
 
-def check_tokenizer(tokenizer: str) -> None:
+def _check_tokenizer(tokenizer: str) -> None:
     if tokenizer not in TOKENIZER_MODES:
         raise SummarizerError(
             f"unknown tokenizer '{tokenizer}'; choose one of {', '.join(TOKENIZER_MODES)}."

@@ -69,9 +69,8 @@ def analysis_facts(rows: AnalysisInput, title: str) -> dict[str, Any]:
             "dialogue": "" if dialogues is None else dialogues[index],
             "words": None if dialogues is None else len(dialogues[index].split()),
             "topic": output_text(rows.topics[index]) if rows.topics is not None else None,
-            "scores": [rounded(score) for score in scores],
-            "best": rounded(best),
-            "empty": not prediction,
+            "scores": scores,
+            "best": best,
             "repeated": bool(prediction) and counts[prediction] > 1,
         })
     order = sorted(range(len(table)), key=lambda index: (table[index]["best"][ROUGE_SUM], index))
@@ -82,8 +81,8 @@ def analysis_facts(rows: AnalysisInput, title: str) -> dict[str, Any]:
         "reference_names": names,
         "rows": table,
         "means": {"max": mean_scores([row["best"] for row in table]),
-                  **{name: mean_scores(column) for name, column in zip(names, per_reference,
-                                                                        strict=True)}},
+                  "per_reference": {name: mean_scores(column)
+                                    for name, column in zip(names, per_reference, strict=True)}},
         "worst": order[:SHOWN_ROWS],
         "best": order[::-1][:SHOWN_ROWS],
         "outputs": outputs_facts(predictions, table),
@@ -93,14 +92,11 @@ def analysis_facts(rows: AnalysisInput, title: str) -> dict[str, Any]:
     }
 
 
-def rounded(scores: Mapping[str, float]) -> dict[str, float]:
-    return {name: round(scores[name], 2) for name in ROUGE_METRICS}
-
-
 def mean_scores(scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Means of each ROUGE type, and their sum, as `summarizer.rouge` averages."""
     count = len(scores) or 1
-    return {name: round(sum(score[name] for score in scores) / count, 2)
-            for name in ROUGE_METRICS}
+    means = {name: sum(score[name] for score in scores) / count for name in ROUGE_TYPES}
+    return {**means, ROUGE_SUM: sum(means.values())}
 
 
 def outputs_facts(predictions: Sequence[str], table: Sequence[dict]) -> dict[str, Any]:

@@ -148,11 +148,12 @@ def score_header(first: Sequence[str]) -> str:
 
 
 def means_section(facts: dict) -> str:
+    means = {"best reference of each row": facts["means"]["max"],
+             **facts["means"]["per_reference"]}
     lines = [f"<tr><td>{escape(name)}</td>{score_cells(scores)}</tr>"
-             for name, scores in facts["means"].items()]
+             for name, scores in means.items()]
     return (f"<h2>Mean ROUGE</h2><p>{len(facts['rows'])} rows, tokenizer "
-            f"<code>{escape(facts['tokenizer'])}</code>; <em>max</em> takes each row's best "
-            "reference.</p>"
+            f"<code>{escape(facts['tokenizer'])}</code>.</p>"
             f'<table id="means">{score_header(["against"])}{"".join(lines)}</table>')
 
 
