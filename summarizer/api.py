@@ -419,8 +419,8 @@ def _score_rows(predictions: Any, references: Any, tokenizer: str,
                                   "number of references.")
     names = ["reference"] if width == 1 else [f"reference{i + 1}" for i in range(width)]
     return AnalysisInput(ids=list(range(len(predictions))), predictions=predictions,
-                         references={name: [texts[j] for texts in lists]
-                                     for j, name in enumerate(names)}, tokenizer=tokenizer)
+                         references={name: [texts[position] for texts in lists]
+                                     for position, name in enumerate(names)}, tokenizer=tokenizer)
 
 
 def average(run: str | os.PathLike[str] | TrainResult, *, last: int | None = None,

@@ -206,8 +206,8 @@ def align_frames(
     by_fname = dict(zip(pred[ID_COLUMN], pred[pred_col], strict=True))
     return AnalysisInput(
         ids=list(ref[ID_COLUMN]),
-        predictions=[by_fname[f] for f in ref[ID_COLUMN]],
-        references={c: list(ref[c]) for c in ref_cols},
+        predictions=[by_fname[fname] for fname in ref[ID_COLUMN]],
+        references={column: list(ref[column]) for column in ref_cols},
         tokenizer=tokenizer,
         dialogues=list(ref[DIALOGUE_COLUMN]) if DIALOGUE_COLUMN in ref.columns else None,
         topics=list(ref[TOPIC_COLUMN]) if TOPIC_COLUMN in ref.columns else None,

@@ -166,9 +166,11 @@ def test_a_failing_page_costs_only_the_page(tmp_path, caplog):
 
 @pytest.fixture()
 def two_references(tmp_path):
-    pred = write_csv(tmp_path / "pred.csv", ["fname", "summary"], [[f, PREDS[f]] for f in PREDS])
+    pred = write_csv(tmp_path / "pred.csv", ["fname", "summary"],
+                     [[fname, PREDS[fname]] for fname in PREDS])
     ref = write_csv(tmp_path / "ref.csv", ["fname", "dialogue", "topic", "summary1", "summary2"],
-                    [[f, f"대화 {f}\n{HOSTILE}", f"topic {f[-1]}", *REFS[f]] for f in ORDER])
+                    [[fname, f"대화 {fname}\n{HOSTILE}", f"topic {fname[-1]}", *REFS[fname]]
+                     for fname in ORDER])
     return pred, ref
 
 

@@ -45,7 +45,7 @@ SCRIPT = """
 (function () {
   var facts = JSON.parse(document.getElementById("analysis-data").textContent);
   var names = facts.reference_names;
-  var columns = [{key: "index", label: "#", value: function (row, i) { return i; }},
+  var columns = [{key: "index", label: "#", value: function (row, index) { return index; }},
                  {key: "id", label: "id", value: function (row) { return row.id; }}];
   if (facts.rows.length && facts.rows[0].topic !== null) {
     columns.push({key: "topic", label: "topic", value: function (row) { return row.topic; }});
@@ -58,16 +58,16 @@ SCRIPT = """
                   value: function (row) { return row.best[metric]; }});
   });
   if (names.length > 1) {
-    names.forEach(function (name, j) {
+    names.forEach(function (name, position) {
       columns.push({key: "sum:" + name, label: "sum vs " + name, fixed: true,
-                    value: function (row) { return row.scores[j].rouge_sum; }});
+                    value: function (row) { return row.scores[position].rouge_sum; }});
     });
   }
   columns.push({key: "prediction", label: "prediction",
                 value: function (row) { return row.prediction; }});
-  names.forEach(function (name, j) {
+  names.forEach(function (name, position) {
     columns.push({key: "ref:" + name, label: name,
-                  value: function (row) { return row.references[j]; }});
+                  value: function (row) { return row.references[position]; }});
   });
 
   var table = document.getElementById("rows-table");
@@ -75,12 +75,13 @@ SCRIPT = """
   var filter = document.getElementById("filter");
   var shown = document.getElementById("shown");
   var head = document.createElement("tr");
-  var entries = facts.rows.map(function (row, i) {
+  var entries = facts.rows.map(function (row, index) {
     var line = document.createElement("tr");
-    var values = columns.map(function (column) { return column.value(row, i); });
-    values.forEach(function (value, j) {
+    var values = columns.map(function (column) { return column.value(row, index); });
+    values.forEach(function (value, position) {
       var cell = document.createElement("td");
-      cell.textContent = value === null ? "" : columns[j].fixed ? value.toFixed(2) : String(value);
+      var fixed = columns[position].fixed;
+      cell.textContent = value === null ? "" : fixed ? value.toFixed(2) : String(value);
       if (typeof value === "number") { cell.className = "num"; }
       line.appendChild(cell);
     });
@@ -108,15 +109,15 @@ SCRIPT = """
     shown.textContent = count + " of " + entries.length + " rows shown";
   }
 
-  columns.forEach(function (column, j) {
+  columns.forEach(function (column, position) {
     var cell = document.createElement("th");
     cell.textContent = column.label;
     cell.setAttribute("data-key", column.key);
     cell.addEventListener("click", function () {
-      descending = sortedBy === j ? !descending : false;
-      sortedBy = j;
+      descending = sortedBy === position ? !descending : false;
+      sortedBy = position;
       entries.sort(function (left, right) {
-        var order = compare(left.values[j], right.values[j]);
+        var order = compare(left.values[position], right.values[position]);
         return descending ? -order : order;
       });
       Array.prototype.forEach.call(head.children, function (other) { other.className = ""; });
