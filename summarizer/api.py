@@ -31,6 +31,8 @@ from summarizer.options import check_training_values
 from summarizer.output_checks import warn_if_degenerate
 from summarizer.overrides import API_OVERRIDES
 from summarizer.remote_code import check_trust_remote_code, env_trusts_remote_code
+from summarizer.reports.analysis import AnalysisInput
+from summarizer.reports.analysis_page import write_analysis_page
 from summarizer.resolvers import register_resolvers
 from summarizer.results import TrainResult
 from summarizer.rouge import DEFAULT_TOKENIZER
@@ -367,19 +369,39 @@ def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
           references: (str | os.PathLike[str] | pd.DataFrame | Sequence[str]
                        | Sequence[Sequence[str]]),
           *, tokenizer: str = "whitespace", reference_columns: Sequence[str] | str | None = None,
-          prediction_column: str | None = None) -> dict[str, Any]:
+          prediction_column: str | None = None,
+          analysis: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """ROUGE as `python -m summarizer.score` computes it (the same dict as its JSON).
 
     Either two CSV paths or two DataFrames (joined on `fname`), or aligned lists: one
     prediction per example and, per example, a reference string or a list of references.
     `tokenizer` is a mode of docs/rouge.md: `whitespace` for Korean, `english` or
-    `english_stem` (rouge-score's default tokenizer) for English.
+    `english_stem` (rouge-score's default tokenizer) for English. `analysis`: a path for the
+    per-row page (docs/rouge.md); one that cannot be written is logged, the scores returned.
     """
+    rows = _score_rows(predictions, references, tokenizer, reference_columns, prediction_column)
+    scores = scoring.score_rows(rows)
+    if analysis is not None:
+        title = (f"{Path(predictions).name} against {Path(references).name}"
+                 if isinstance(predictions, (str, os.PathLike)) else "scores")
+        try:
+            write_analysis_page(rows, title, Path(analysis))
+        except Exception:
+            # The scores are right whatever became of the page: the caller still gets them.
+            log.warning("Could not write the analysis page %s; the scores are computed",
+                        analysis, exc_info=True)
+    return scores
+
+
+def _score_rows(predictions: Any, references: Any, tokenizer: str,
+                reference_columns: Sequence[str] | str | None,
+                prediction_column: str | None) -> AnalysisInput:
+    """The aligned rows of `score`'s arguments, checked."""
     if isinstance(predictions, (str, os.PathLike)) and isinstance(references, (str, os.PathLike)):
-        return scoring.score_files(predictions, references, reference_columns, tokenizer,
-                                   prediction_column)
+        return scoring.read_rows(predictions, references, reference_columns, tokenizer,
+                                 prediction_column)
     if isinstance(predictions, pd.DataFrame) and isinstance(references, pd.DataFrame):
-        return scoring.score_frames(predictions, references, reference_columns, tokenizer,
+        return scoring.align_frames(predictions, references, reference_columns, tokenizer,
                                     prediction_column)
     if isinstance(predictions, (str, os.PathLike, pd.DataFrame)) or isinstance(
             references, (str, os.PathLike, pd.DataFrame)):
@@ -390,8 +412,15 @@ def score(predictions: str | os.PathLike[str] | pd.DataFrame | Sequence[str],
                               "references; give one (list of) reference(s) per prediction.")
     lists = [[r] if isinstance(r, str) else list(r) for r in references]
     width = len(lists[0]) if lists else 1
+    for index, texts in enumerate(lists):
+        if len(texts) != width:
+            raise SummarizerError(f"score: example 0 has {width} reference(s) but example "
+                                  f"{index} has {len(texts)}; give every example the same "
+                                  "number of references.")
     names = ["reference"] if width == 1 else [f"reference{i + 1}" for i in range(width)]
-    return scoring.score_texts(predictions, lists, names, tokenizer)
+    return AnalysisInput(ids=list(range(len(predictions))), predictions=predictions,
+                         references={name: [texts[position] for texts in lists]
+                                     for position, name in enumerate(names)}, tokenizer=tokenizer)
 
 
 def average(run: str | os.PathLike[str] | TrainResult, *, last: int | None = None,

@@ -98,14 +98,15 @@ def percent(share: float) -> str:
 def check_outputs(predictions: Sequence[object], what: str = "summaries") -> OutputCheck:
     """The numbers for `predictions`; surrounding spaces do not make a summary distinct, and a
     missing value (None, NaN from a CSV read without keep_default_na=False) counts as empty."""
-    texts = [_text(prediction) for prediction in predictions]
+    texts = [output_text(prediction) for prediction in predictions]
     counts = Counter(texts)
     most_common, most_common_count = counts.most_common(1)[0] if counts else ("", 0)
     return OutputCheck(what=what, rows=len(texts), empty=counts[""], distinct=len(counts),
                        most_common=most_common, most_common_count=most_common_count)
 
 
-def _text(prediction: object) -> str:
+def output_text(prediction: object) -> str:
+    """`prediction` as the checks count it: stripped, a missing value empty."""
     if prediction is None or (isinstance(prediction, float) and math.isnan(prediction)):
         return ""
     return str(prediction).strip()
@@ -130,7 +131,7 @@ def warn_if_degenerate(predictions: Sequence[object], what: str, *, stacklevel: 
     shows even without logging set up. `stacklevel` counts from the caller (1: the caller's
     line); `repeat=False` skips the outputs last warned about."""
     global _last_warned
-    key = hash(tuple(_text(prediction) for prediction in predictions))
+    key = hash(tuple(output_text(prediction) for prediction in predictions))
     if not repeat and key == _last_warned:
         return
     check = report_outputs(predictions, what)

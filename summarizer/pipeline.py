@@ -26,6 +26,7 @@ from summarizer.options import check_training_values
 from summarizer.output_checks import report_outputs
 from summarizer.overrides import command_line_overrides
 from summarizer.remote_code import check_trust_remote_code
+from summarizer.reports.analysis import TOPIC_COLUMN, AnalysisInput
 from summarizer.reports.config_tree import write_config_tree
 from summarizer.reports.run_reports import write_run_reports
 from summarizer.results import TrainResult
@@ -122,5 +123,10 @@ def finish(trainer: Seq2SeqTrainer, train_metrics: dict, dev_frame: pd.DataFrame
     log.info("Final dev ROUGE-1/2/L %.2f / %.2f / %.2f, sum %.2f; model in %s",
              *(final[name] for name in EVAL_ROUGE_METRICS), run_dir / FINAL_MODEL)
     outputs = report_outputs(metrics.last_predictions, "the dev predictions")
-    write_run_reports(trainer, final, data, run_dir, outputs, metrics.references)
+    analysis = AnalysisInput(
+        ids=dev_frame[data.id_column], predictions=metrics.last_predictions,
+        references={data.summary_column: dev_frame[data.summary_column]},
+        tokenizer=metrics.rouge_tokenizer, dialogues=dev_frame[data.text_column],
+        topics=dev_frame[TOPIC_COLUMN] if TOPIC_COLUMN in dev_frame.columns else None)
+    write_run_reports(trainer, final, data, run_dir, outputs, metrics.references, analysis)
     return final

@@ -18,9 +18,12 @@ import pandas as pd
 from summarizer.data.io import read_csv
 from summarizer.errors import SummarizerError
 from summarizer.metric_names import ROUGE_METRICS
+from summarizer.reports.analysis import TOPIC_COLUMN, AnalysisInput
 from summarizer.rouge import TOKENIZER_MODES, rouge_multi
 
 ID_COLUMN = "fname"
+# The dialogue column of the data files; a references file that keeps it shows it on the page.
+DIALOGUE_COLUMN = "dialogue"
 MAX_LISTED = 5
 _SUMMARY_N = re.compile(r"summary(\d+)")
 
@@ -137,7 +140,19 @@ def score_files(
 
     Raises ``SummarizerError`` for unreadable files and everything ``score_frames`` rejects.
     """
-    return score_frames(_read_csv(predictions_path, "predictions"),
+    return score_rows(read_rows(predictions_path, references_path, reference_columns, tokenizer,
+                                prediction_column))
+
+
+def read_rows(
+    predictions_path: str | os.PathLike[str],
+    references_path: str | os.PathLike[str],
+    reference_columns: Sequence[str] | str | None = None,
+    tokenizer: str = "whitespace",
+    prediction_column: str | None = None,
+) -> AnalysisInput:
+    """The rows of two CSV files, aligned as ``align_frames`` does."""
+    return align_frames(_read_csv(predictions_path, "predictions"),
                         _read_csv(references_path, "references"), reference_columns, tokenizer,
                         prediction_column, names=(f"predictions file '{predictions_path}'",
                                                   f"references file '{references_path}'"))
@@ -158,6 +173,20 @@ def score_frames(
     columns, duplicate fnames, or fnames present in only one table; ``names`` describe the two
     tables in those messages.
     """
+    return score_rows(align_frames(pred, ref, reference_columns, tokenizer, prediction_column,
+                                   names))
+
+
+def align_frames(
+    pred: pd.DataFrame,
+    ref: pd.DataFrame,
+    reference_columns: Sequence[str] | str | None = None,
+    tokenizer: str = "whitespace",
+    prediction_column: str | None = None,
+    names: tuple[str, str] = ("the predictions table", "the references table"),
+) -> AnalysisInput:
+    """The predictions in the order of the references table, checked as ``score_frames`` says,
+    with the references' ``dialogue`` and ``topic`` columns where it has them (for the page)."""
     _check_tokenizer(tokenizer)
     if isinstance(reference_columns, str):
         reference_columns = [reference_columns]
@@ -175,9 +204,20 @@ def score_frames(
     _check_same_ids(pred, pred_name, ref, ref_name)
 
     by_fname = dict(zip(pred[ID_COLUMN], pred[pred_col], strict=True))
-    predictions = [by_fname[f] for f in ref[ID_COLUMN]]
-    references_lists = [list(row) for row in zip(*(ref[c] for c in ref_cols), strict=True)]
-    return score_texts(predictions, references_lists, ref_cols, tokenizer)
+    return AnalysisInput(
+        ids=list(ref[ID_COLUMN]),
+        predictions=[by_fname[fname] for fname in ref[ID_COLUMN]],
+        references={column: list(ref[column]) for column in ref_cols},
+        tokenizer=tokenizer,
+        dialogues=list(ref[DIALOGUE_COLUMN]) if DIALOGUE_COLUMN in ref.columns else None,
+        topics=list(ref[TOPIC_COLUMN]) if TOPIC_COLUMN in ref.columns else None,
+    )
+
+
+def score_rows(rows: AnalysisInput) -> dict[str, Any]:
+    """The score result for aligned rows."""
+    references_lists = [list(row) for row in zip(*rows.references.values(), strict=True)]
+    return score_texts(rows.predictions, references_lists, list(rows.references), rows.tokenizer)
 
 
 def score_texts(predictions: Sequence[str], references_lists: Sequence[Sequence[str]],

@@ -6,7 +6,9 @@ against a references CSV.
         [tokenizer=whitespace|char|morpheme|compat|english|english_stem] [output=<json>]
 
 Writes the scores (see `summarizer.scoring`) as JSON to ``output`` or to ``scores.json`` in the
-command's run directory and prints them as a table. `summarizer.score()` is the same in Python.
+command's run directory, the per-row analysis page next to it under the same name ending in
+``.html`` (``scores.html``), and prints the scores as a table. `summarizer.score()` is the same in
+Python.
 """
 
 from __future__ import annotations
@@ -36,8 +38,19 @@ def _required(cfg: DictConfig, key: str) -> str:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """The command: score, print the table, write the JSON; returns the scores."""
+    """The command: score, write the page, print the table, write the JSON; returns the scores.
+
+    A page that fails is logged and left out: the JSON is written all the same."""
     check_options(cfg, SCORE_RULES)
+    if cfg.get("output"):
+        output = Path(to_absolute_path(str(cfg.output)))
+    else:
+        output = Path(HydraConfig.get().runtime.output_dir) / "scores.json"
+    page = output.with_suffix(".html")
+    if page == output:
+        raise SummarizerError(
+            f"output={cfg.output} ends in .html, the name of the analysis page written next to "
+            "the scores: give the JSON file another name, such as scores.json.")
     columns = cfg.get("reference_columns")
     if isinstance(columns, ListConfig):
         columns = [str(c) for c in columns]
@@ -49,11 +62,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         reference_columns=columns,
         tokenizer=str(cfg.get("tokenizer") or "whitespace"),
         prediction_column=cfg.get("prediction_column") or None,
+        analysis=page,
     )
-    if cfg.get("output"):
-        output = Path(to_absolute_path(str(cfg.output)))
-    else:
-        output = Path(HydraConfig.get().runtime.output_dir) / "scores.json"
     write_json_atomic(scores, output)
     print(format_table(scores))
     print(f"wrote {output}")

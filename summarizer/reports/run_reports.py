@@ -12,6 +12,9 @@ from summarizer.atomic_files import write_text_atomic
 from summarizer.data.module import SummarizationData
 from summarizer.output_checks import OutputCheck
 from summarizer.reports import curves, model_card, summary
+from summarizer.reports.analysis import FILENAME as ANALYSIS
+from summarizer.reports.analysis import AnalysisInput
+from summarizer.reports.analysis_page import write_analysis_page
 from summarizer.reports.facts import RunFacts, run_facts
 
 log = logging.getLogger(__name__)
@@ -35,14 +38,23 @@ def write_model_card(facts: RunFacts) -> None:
 
 def write_run_reports(trainer: Seq2SeqTrainer, metrics: dict, data: SummarizationData,
                       run_dir: Path, outputs: OutputCheck | None = None,
-                      references: Sequence[str] = ()) -> None:
-    """Learning curves, `summary.md` and the model card, each on its own; `outputs`: the
-    numbers of the final dev predictions; `references`: the dev summaries (their language goes
-    on the model card).
+                      references: Sequence[str] = (), analysis: AnalysisInput | None = None,
+                      ) -> None:
+    """`analysis.html`, learning curves, `summary.md` and the model card, each on its own;
+    `outputs`: the numbers of the final dev predictions; `references`: the dev summaries (their
+    language goes on the model card); `analysis`: the dev rows with their predictions.
 
     A report that fails is logged and skipped: the run's model and metrics are already saved, and
     a sweep must not lose a trial over a plot.
     """
+    if analysis is not None:
+        # Before the summary, which links the page when it is there.
+        try:
+            write_analysis_page(analysis, trainer.args.run_name or run_dir.name,
+                                run_dir / ANALYSIS)
+        except Exception:
+            log.warning("Could not write %s; the model and metrics.json are saved", ANALYSIS,
+                        exc_info=True)
     try:
         facts = run_facts(trainer, metrics, data, run_dir, outputs, references)
     except Exception:

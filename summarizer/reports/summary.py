@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from summarizer.metric_names import ROUGE_LABELS
+from summarizer.reports.analysis import FILENAME as ANALYSIS
 from summarizer.reports.curves import FILENAME as CURVES
 from summarizer.reports.facts import RunFacts
 from summarizer.reports.history import format_epoch
@@ -55,6 +56,9 @@ def summary_markdown(facts: RunFacts) -> str:
         rows.append(("throughput", f"{m['train_samples_per_second']:.1f} samples/s"))
     if facts.outputs is not None:
         rows.append(("distinct predictions", facts.outputs.numbers))
+    # Written just before this summary; a page that failed is left out.
+    page = (f"`{ANALYSIS}` (per-row ROUGE, the worst and best rows, by topic and length), "
+            if (facts.run_dir / ANALYSIS).is_file() else "")
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     # Above the table: a run whose summaries are all one sentence must not read as a result.
     warning = f"**Warning:** {facts.outputs.warning}\n\n" if (
@@ -77,6 +81,6 @@ Summaries of the test split with this model (add `split=dev` to score the dev sp
 This training run again, from its own overrides (`.hydra/overrides.yaml`):
 {shown_command(facts.command, fenced=False)}
 
-Run directory `{facts.run_dir}`: `{CURVES}`, `metrics.json`, `dev_predictions.csv`, `train.log`,
-`config_tree.txt`; model card in `final_model/README.md`.
+Run directory `{facts.run_dir}`: {page}`{CURVES}`, `metrics.json`, `dev_predictions.csv`,
+`train.log`, `config_tree.txt`; model card in `final_model/README.md`.
 """
