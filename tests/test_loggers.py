@@ -77,8 +77,9 @@ def test_a_run_reads_back_with_mlflows_client(mlflow_run):
     assert tags["best_checkpoint"].endswith(metrics["best_checkpoint"])
 
     artifacts = {item.path for item in client.list_artifacts(run.info.run_id)}
-    assert {"metrics.json", "summary.md", "learning_curves.png", "dev_predictions.csv",
-            "config_tree.txt", "train.log", "final_model", "eval_predictions"} <= artifacts
+    assert {"metrics.json", "summary.md", "learning_curves.png", "analysis.html",
+            "dev_predictions.csv", "config_tree.txt", "train.log", "final_model",
+            "eval_predictions"} <= artifacts
     model_files = {item.path for item in client.list_artifacts(run.info.run_id, "final_model")}
     assert model_files == {"final_model/README.md"}  # the weights only with logger.log_model
     local = Path(client.download_artifacts(run.info.run_id, "metrics.json", str(run_dir.parent)))

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from summarizer.errors import SummarizerError
+from summarizer.reports import analysis, config_tree, curves, model_card, summary
 from summarizer.run_files import FINAL_MODEL
 from summarizer.secrets import mask_url_passwords
 
@@ -23,8 +24,8 @@ LOCAL_ARTIFACTS = "mlartifacts"
 # MLflow's limit on a parameter's value.
 MAX_PARAM_LENGTH = 6000
 # What a reader of the MLflow run opens next to its metrics, when the run wrote it.
-REPORTS = ("metrics.json", "summary.md", "learning_curves.png", "analysis.html",
-           "dev_predictions.csv", "config_tree.txt", "train.log")
+REPORTS = ("metrics.json", summary.FILENAME, curves.FILENAME, analysis.FILENAME,
+           "dev_predictions.csv", config_tree.FILENAME, "train.log")
 
 
 @dataclass(frozen=True)
@@ -110,5 +111,5 @@ def report_files(run_dir: Path, with_model: bool) -> list[tuple[Path, str | None
     if with_model:
         files.append((run_dir / FINAL_MODEL, FINAL_MODEL))
     else:
-        files.append((run_dir / FINAL_MODEL / "README.md", FINAL_MODEL))
+        files.append((run_dir / FINAL_MODEL / model_card.FILENAME, FINAL_MODEL))
     return [(path, folder) for path, folder in files if path.exists()]
