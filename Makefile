@@ -1,7 +1,7 @@
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
 
-.PHONY: install train lint test test-fast bench bench-speed bench-time-to-rouge bench-epoch-eval bench-tokenize gpu-smoke wheelhouse install-offline clean
+.PHONY: install train lint test test-fast bench bench-speed bench-time-to-rouge bench-epoch-eval bench-drop-in bench-tokenize gpu-smoke wheelhouse install-offline clean
 
 # torch first and on its own: with the pin in place pip never pulls a CUDA build here.
 install:
@@ -36,6 +36,10 @@ bench-time-to-rouge:
 # Lighter evaluation after each epoch: time saved, and whether it picks the same best checkpoint.
 bench-epoch-eval:
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/epoch_eval.py $(ARGS)
+
+# A plain Seq2SeqTrainer script on a run's final_model/ files (standard tokenizer calls) against the run.
+bench-drop-in:
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/drop_in_model.py $(ARGS)
 
 # Peak memory and time of loading and tokenizing a CSV of 10k, 100k and 1M rows (docs/benchmarks.md).
 bench-tokenize:

@@ -82,3 +82,15 @@ def test_epoch_eval_compares_light_and_full_evaluations_of_each_checkpoint(tmp_p
         assert light["full_best_epoch"] in (1.0, 2.0) and light["light_best_epoch"] in (1.0, 2.0)
     assert "training.epoch_eval.dev_rows=4" in proc.stdout
     assert "| greedy: same best checkpoint |" in proc.stdout
+
+
+def test_drop_in_model_trains_each_side_with_the_final_models_files(data_dir, tmp_path):
+    report = tmp_path / "report.md"
+    proc = bench("drop_in_model.py", "--report", str(report), "--", "training.epochs=2",
+                 "data.max_train_samples=64", "data.max_dev_samples=8", "training.batch_size=16")
+    sides = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert list(sides) == ["project", "plain", "plain, project labels", "plain, bare tokenizer"]
+    assert all(value >= 0 for value in sides.values())
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("Command: `python benchmarks/drop_in_model.py --report")
+    assert "| plain, bare tokenizer |" in text
