@@ -138,7 +138,7 @@ def score_files(
 ) -> dict[str, Any]:
     """ROUGE of a predictions CSV against a references CSV, joined on ``fname``.
 
-    Raises ``SummarizerError`` for unreadable files and everything ``score_frames`` rejects.
+    Raises ``SummarizerError`` for unreadable files and everything ``align_frames`` rejects.
     """
     return score_rows(read_rows(predictions_path, references_path, reference_columns, tokenizer,
                                 prediction_column))
@@ -158,25 +158,6 @@ def read_rows(
                                                   f"references file '{references_path}'"))
 
 
-def score_frames(
-    pred: pd.DataFrame,
-    ref: pd.DataFrame,
-    reference_columns: Sequence[str] | str | None = None,
-    tokenizer: str = "whitespace",
-    prediction_column: str | None = None,
-    names: tuple[str, str] = ("the predictions table", "the references table"),
-) -> dict[str, Any]:
-    """ROUGE of a predictions table against a references table, joined on ``fname``.
-
-    Returns ``{"n", "tokenizer", "references", "max", "mean", "per_reference"}`` (F1 0-100;
-    ``per_reference`` is keyed by reference column). Raises ``SummarizerError`` for missing
-    columns, duplicate fnames, or fnames present in only one table; ``names`` describe the two
-    tables in those messages.
-    """
-    return score_rows(align_frames(pred, ref, reference_columns, tokenizer, prediction_column,
-                                   names))
-
-
 def align_frames(
     pred: pd.DataFrame,
     ref: pd.DataFrame,
@@ -185,8 +166,12 @@ def align_frames(
     prediction_column: str | None = None,
     names: tuple[str, str] = ("the predictions table", "the references table"),
 ) -> AnalysisInput:
-    """The predictions in the order of the references table, checked as ``score_frames`` says,
-    with the references' ``dialogue`` and ``topic`` columns where it has them (for the page)."""
+    """The predictions in the order of the references table (joined on ``fname``), with the
+    references' ``dialogue`` and ``topic`` columns where it has them (for the page).
+
+    Raises ``SummarizerError`` for missing columns, duplicate fnames, or fnames present in only
+    one table; ``names`` describe the two tables in those messages.
+    """
     _check_tokenizer(tokenizer)
     if isinstance(reference_columns, str):
         reference_columns = [reference_columns]
@@ -215,7 +200,8 @@ def align_frames(
 
 
 def score_rows(rows: AnalysisInput) -> dict[str, Any]:
-    """The score result for aligned rows."""
+    """The score result for aligned rows: ``{"n", "tokenizer", "references", "max", "mean",
+    "per_reference"}`` (F1 0-100; ``per_reference`` is keyed by reference column)."""
     references_lists = [list(row) for row in zip(*rows.references.values(), strict=True)]
     return score_texts(rows.predictions, references_lists, list(rows.references), rows.tokenizer)
 
