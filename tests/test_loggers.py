@@ -140,6 +140,17 @@ def test_an_unreachable_tracking_server_stops_the_run_before_training(data_dir, 
     assert not list(run_dir.glob("checkpoint-*"))
 
 
+@pytest.mark.slow
+def test_a_store_mlflow_cannot_open_stops_the_run_with_the_fix(data_dir, tmp_path):
+    proc = run_train(["debug=fast", "logger=mlflow", "logger.tracking_uri=nosuch://u:pw-2b9@x"],
+                     tmp_path / "run", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output[-3000:]
+    assert "logger=mlflow could not start a run in nosuch://u:***@x" in output
+    assert "correct logger.tracking_uri" in output and "pw-2b9" not in output
+    assert "Traceback" not in output
+
+
 def test_the_config_becomes_flat_parameters():
     config = {"training": {"learning_rate": 0.001, "generation": {"num_beams": 4}},
               "logger": {"tags": ["a", "b"]}, "empty": {}, "note": None, "long": "x" * 7000}

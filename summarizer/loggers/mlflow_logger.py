@@ -33,6 +33,7 @@ from summarizer.loggers.mlflow_store import (
     store_lock,
 )
 from summarizer.loggers.samples import COLUMNS, PredictionSamples
+from summarizer.secrets import mask_url_passwords
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,9 @@ class MLflowLogger(NoLogger):
         except Exception as err:  # noqa: BLE001 - any store failure: stop before training
             raise SummarizerError(
                 f"logger=mlflow could not start a run in {tracking.shown}: "
-                f"{' '.join(str(err).split())[:300]} Start the tracking server or correct "
-                "logger.tracking_uri (or MLFLOW_TRACKING_URI); without either the run goes to "
-                f"the local store under logger.store_dir ({self.store_dir})."
+                f"{mask_url_passwords(' '.join(str(err).split()))[:300]} Start the tracking "
+                "server or correct logger.tracking_uri (or MLFLOW_TRACKING_URI); without either "
+                f"the run goes to the local store under logger.store_dir ({self.store_dir})."
             ) from None
         log.info("MLflow: run %s in %s (experiment %r)", self.run_id, tracking.shown,
                  self.project)
@@ -171,19 +172,20 @@ class MLflowLogger(NoLogger):
 
     def _finish(self, run_dir: Path, status: str) -> None:
         """Upload the reports (what exists, also of a failed run) and end the run and its
-        parent; a failed upload never hides the run's own outcome."""
+        parent; a store that fails here never hides the run's own outcome."""
         try:
             for path, folder in report_files(run_dir, self.log_model):
                 if path.is_dir():
                     self.client.log_artifacts(self.run_id, str(path), folder)
                 else:
                     self.client.log_artifact(self.run_id, str(path), folder)
-        except Exception:  # the run's files are saved; only the upload failed
-            log.warning("MLflow: could not upload the run's reports", exc_info=True)
-        self.client.set_terminated(self.run_id, status)
-        if self.parent_id:
-            # The parent ends with its latest trial; a later trial reopens nothing.
-            self.client.set_terminated(self.parent_id, "FINISHED")
+            self.client.set_terminated(self.run_id, status)
+            if self.parent_id:
+                # The parent ends with its latest trial.
+                self.client.set_terminated(self.parent_id, "FINISHED")
+        except Exception:  # the run's files are saved; only the store missed its end
+            log.warning("MLflow: could not upload the reports or end run %s", self.run_id,
+                        exc_info=True)
         self.run_id = None
 
 
