@@ -1,4 +1,5 @@
-"""`logger=mlflow`, read back with MLflow's own client, and the pieces loggers share."""
+"""`logger=mlflow`, read back with MLflow's own client, the pieces loggers share, and the reader
+of WandB's offline run files the WandB tests use."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from summarizer.loggers.mlflow_store import (
 from summarizer.loggers.samples import COLUMNS
 from summarizer.rouge import rouge_per_example
 from tests.conftest import LITERAL_SECRET, SECRET_ENV, read_json, run_train
+from tests.wandb_records import BLOCK, HEADER, wandb_records
 
 ROWS = 3
 
@@ -174,3 +176,17 @@ def test_the_store_is_the_option_then_the_environment_then_local(tmp_path, monke
     given = resolve_tracking("https://me:secret@host:8443/path", tmp_path)
     assert given.uri == "https://me:secret@host:8443/path"
     assert given.shown == "https://me:***@host:8443/path"
+
+
+def test_wandb_records_join_a_record_split_across_blocks(tmp_path):
+    # What a WandB offline run file holds when a record crosses the 32 KiB block boundary.
+    text = b"best_checkpoint"
+    first = BLOCK - 2 * HEADER  # the file's header, the chunk's header, then the block is full
+    payload = b"x" * (first - 5) + text
+    data = (b":W&B\xe1\xbe\x00"
+            + b"\0" * 4 + first.to_bytes(2, "little") + b"\x02" + payload[:first]
+            + b"\0" * 4 + (len(payload) - first).to_bytes(2, "little") + b"\x04"
+            + payload[first:])
+    path = tmp_path / "run-split.wandb"
+    path.write_bytes(data)
+    assert text not in data and wandb_records(path) == payload

@@ -15,6 +15,7 @@ from matplotlib import image
 from summarizer.commands.train import sweep_argv
 from tests.conftest import read_json
 from tests.postgres import postgres_server
+from tests.wandb_records import wandb_records
 
 pytestmark = pytest.mark.slow
 
@@ -138,7 +139,7 @@ def test_a_stored_study_continues_without_overwriting_or_repeating(data_dir, tmp
     for job in "0123":
         runs = list((out / job / "wandb").glob("offline-run-*"))
         assert len(runs) == 1
-        record = next(runs[0].glob("run-*.wandb")).read_bytes()
+        record = wandb_records(next(runs[0].glob("run-*.wandb")))
         assert f"tiny_sample-trial-{job}".encode() in record and str(out).encode() in record
 
 
