@@ -1,7 +1,7 @@
 """Standard Hugging Face code on a run's `final_model/`: a plain `Seq2SeqTrainer` script that
 tokenizes as transformers' examples do (`tokenizer(dialogue)`, `tokenizer(text_target=summary)`,
 `DataCollatorForSeq2Seq`), trained afresh from the final model's config with the run's data and
-settings, against the project's own run.
+settings (early stopping included), against the project's own run.
 
     python benchmarks/drop_in_model.py [--run RUN_DIR] [--report FILE] [-- overrides]
 
@@ -41,7 +41,13 @@ def plain_side(run_dir: Path, overrides: list[str], tokenizer_dir: Path, drop_la
     """Best dev rouge_sum of the plain script over the run's epochs."""
     from datasets import Dataset
     from hydra.utils import instantiate
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, set_seed
+    from transformers import (
+        AutoConfig,
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+        EarlyStoppingCallback,
+        set_seed,
+    )
 
     from summarizer import load_config
     from summarizer.metric_names import OBJECTIVE
@@ -74,6 +80,8 @@ def plain_side(run_dir: Path, overrides: list[str], tokenizer_dir: Path, drop_la
                             eval_strategy="epoch", save_strategy="epoch", save_total_limit=1,
                             load_best_model_at_end=True, metric_for_best_model=OBJECTIVE,
                             greater_is_better=True)
+    if cfg.training.callbacks.get("early_stopping") is not None:
+        trainer.add_callback(EarlyStoppingCallback(cfg.training.early_stopping_patience))
     trainer.train()
     return float(trainer.state.best_metric)
 

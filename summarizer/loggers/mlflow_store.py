@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from summarizer.errors import SummarizerError
-from summarizer.reports import analysis, config_tree, curves, model_card, summary
 from summarizer.run_files import FINAL_MODEL
 from summarizer.secrets import mask_url_passwords
 
@@ -23,9 +22,6 @@ LOCAL_STORE = "mlflow.db"
 LOCAL_ARTIFACTS = "mlartifacts"
 # MLflow's limit on a parameter's value.
 MAX_PARAM_LENGTH = 6000
-# What a reader of the MLflow run opens next to its metrics, when the run wrote it.
-REPORTS = ("metrics.json", summary.FILENAME, curves.FILENAME, analysis.FILENAME,
-           "dev_predictions.csv", config_tree.FILENAME, "train.log")
 
 
 @dataclass(frozen=True)
@@ -105,9 +101,14 @@ def new_params(params: dict[str, str], logged: dict[str, str]) -> tuple[dict[str
 
 
 def report_files(run_dir: Path, with_model: bool) -> list[tuple[Path, str | None]]:
-    """(path, artifact folder) of each report the run wrote; `final_model/` whole with
-    `with_model`, else its model card."""
-    files: list[tuple[Path, str | None]] = [(run_dir / name, None) for name in REPORTS]
+    """(path, artifact folder) of each report the run wrote: what a reader of the MLflow run
+    opens next to its metrics; `final_model/` whole with `with_model`, else its model card."""
+    # Here, not at the top: building a logger (a config check) needs none of the reports.
+    from summarizer.reports import analysis, config_tree, curves, model_card, summary
+
+    reports = ("metrics.json", summary.FILENAME, curves.FILENAME, analysis.FILENAME,
+               "dev_predictions.csv", config_tree.FILENAME, "train.log")
+    files: list[tuple[Path, str | None]] = [(run_dir / name, None) for name in reports]
     if with_model:
         files.append((run_dir / FINAL_MODEL, FINAL_MODEL))
     else:

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.atomic_files import write_text_atomic
-from summarizer.metric_names import ROUGE_METRICS
+from summarizer.metric_names import EVAL_PREFIX, ROUGE_LABELS, ROUGE_METRICS
 from summarizer.output_checks import percent
 from summarizer.reports.analysis import AnalysisInput, analysis_facts
 
 log = logging.getLogger(__name__)
 
-LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rouge_sum": "sum"}
+# As reports and model cards label them.
+LABELS = {name: ROUGE_LABELS[EVAL_PREFIX + name] for name in ROUGE_METRICS}
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
